@@ -174,4 +174,24 @@ new TextFile(project, 'local/requirements.txt', {
   ],
 });
 
+// ---------------------------------------------------------------------------
+// The local demo (the README's main command) and the benchmarks. They run the
+// TypeScript sources with ts-node, and the consumer from its bundle.
+// ---------------------------------------------------------------------------
+const tsNode = `ts-node --transpile-only --project ${devTsconfig.fileName}`;
+const bundle = project.tasks.tryFind('bundle')!;
+const demo = project.addTask('demo', {
+  description: 'Run the whole pipeline locally: handlers → SQS (moto) → bundled consumer → PostgreSQL 16',
+  exec: `${tsNode} local/demo.ts`,
+});
+demo.prependSpawn(bundle);
+project.package.setScript('demo', 'projen demo');
+for (const name of ['decorator', 'consumer', 'pipeline']) {
+  const bench = project.addTask(`bench:${name}`, {
+    description: `Benchmark: bench/${name}`,
+    exec: `${tsNode} bench/${name}/index.ts`,
+  });
+  bench.prependSpawn(bundle);
+}
+
 project.synth();
