@@ -98,24 +98,25 @@ project.testTask.prependSpawn(project.tasks.tryFind('bundle')!);
 // Type-checking and linting beyond src/: the handlers, the local pipeline,
 // the benchmarks and the examples' handlers.
 // ---------------------------------------------------------------------------
-const devTsconfig = new javascript.TypescriptConfig(project, {
-  fileName: 'tsconfig.dev.json',
-  extends: javascript.TypescriptConfigExtends.fromPaths(['./tsconfig.json']),
-  include: ['src/**/*.ts', 'test/**/*.ts', 'lambda/**/*.ts', 'local/**/*.ts', 'bench/**/*.ts'],
-  exclude: ['node_modules', `${DECORATORS_DIR}/node_modules`],
-  compilerOptions: {
-    rootDir: '.',
-    noEmit: true,
-  },
-});
+// Each folder gets a tsconfig of its own, as test/ does, so that eslint's project
+// service finds one beside every file; `typecheck` runs them all.
 const typecheck = project.addTask('typecheck', {
-  description: 'Type-check everything outside the jsii compilation (lambda/, local/, bench/, test/)',
-  exec: `tsc -p ${devTsconfig.fileName}`,
+  description: 'Type-check what jsii does not compile: lambda/, local/, bench/ and test/',
 });
+for (const dir of ['lambda', 'local', 'bench']) {
+  new javascript.TypescriptConfig(project, {
+    fileName: `${dir}/tsconfig.json`,
+    extends: javascript.TypescriptConfigExtends.fromPaths(['../tsconfig.json']),
+    include: ['**/*.ts'],
+    exclude: ['node_modules'],
+    compilerOptions: { rootDir: '..', noEmit: true },
+  });
+  project.eslint?.addLintPattern(dir);
+}
+for (const dir of ['lambda', 'local', 'bench', 'test']) {
+  typecheck.exec(`tsc -p ${dir}/tsconfig.json`);
+}
 project.testTask.prependSpawn(typecheck);
-project.eslint?.addLintPattern('lambda');
-project.eslint?.addLintPattern('local');
-project.eslint?.addLintPattern('bench');
 
 // ---------------------------------------------------------------------------
 // kx-events-decorators: the runtime package, npm only. Not a workspace: it has
@@ -178,7 +179,7 @@ new TextFile(project, 'local/requirements.txt', {
 // The local demo (the README's main command) and the benchmarks. They run the
 // TypeScript sources with ts-node, and the consumer from its bundle.
 // ---------------------------------------------------------------------------
-const tsNode = `ts-node --transpile-only --project ${devTsconfig.fileName}`;
+const tsNode = 'ts-node --transpile-only --project local/tsconfig.json';
 const bundle = project.tasks.tryFind('bundle')!;
 const demo = project.addTask('demo', {
   description: 'Run the whole pipeline locally: handlers → SQS (moto) → bundled consumer → PostgreSQL 16',
