@@ -143,12 +143,23 @@ const decorators = new typescript.TypeScriptProject({
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: { collectCoverage: false },
   },
+  // Node 20+ runs ES2022 (Error cause, class fields) natively.
+  tsconfig: { compilerOptions: { target: 'ES2022', lib: ['es2022'] } },
   github: false,
   release: false,
   projenrcTs: false,
 });
 decorators.package.addField('allowScripts', allowScripts);
 decorators.package.addField('peerDependenciesMeta', { '@middy/core': { optional: true } });
+// The entry points: the main one, the Middy middleware (its optional peer stays optional), and
+// testing support. typesVersions serves TypeScript projects still on "moduleResolution": "node".
+const decoratorsEntries = { '.': 'index', './middy': 'middy', './testing': 'testing' };
+decorators.package.addField('exports', {
+  ...Object.fromEntries(Object.entries(decoratorsEntries).map(([entry, file]) =>
+    [entry, { types: `./lib/${file}.d.ts`, default: `./lib/${file}.js` }])),
+  './package.json': './package.json',
+});
+decorators.package.addField('typesVersions', { '*': { middy: ['lib/middy.d.ts'], testing: ['lib/testing.d.ts'] } });
 
 const installDecorators = project.addTask('install:decorators', {
   description: 'Install the kx-events-decorators subproject (its own node_modules and lockfile)',
