@@ -159,9 +159,14 @@ function checkText(value: unknown, max: number): string | undefined {
   return undefined;
 }
 
+/** True for a UUID in its canonical 8-4-4-4-12 form, in either case (any version). */
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
+
 function checkUuid(value: unknown): string | undefined {
   if (typeof value !== 'string') return `must be a UUID string, got ${describeValue(value)}`;
-  return checkCharacters(value) ?? (UUID.test(value) ? undefined : `must be a UUID (8-4-4-4-12 hexadecimal digits), got ${describeValue(value)}`);
+  return checkCharacters(value) ?? (isUuid(value) ? undefined : `must be a UUID (8-4-4-4-12 hexadecimal digits), got ${describeValue(value)}`);
 }
 
 function checkPoints(value: unknown): string | undefined {

@@ -1,5 +1,10 @@
-export class Hello {
-  public sayHello() {
-    return 'hello, world!';
-  }
-}
+export { MAX_EVENT_BYTES, MAX_METADATA_DEPTH, describeProblems, isUuid, validateTrackedEvent } from './contract';
+export type { ContractProblem, TrackedEvent } from './contract';
+export { extractClientId, extractPreviousEventId } from './extraction';
+export { createTrackedEvent } from './tracked-event';
+export { DEFAULT_PUBLISH_TIMEOUT_MS, PublishDeadlineError, publishEvent, publishEvents } from './publishing';
+export type { PublishOptions, PublishSummary } from './publishing';
+export { ExtraFieldError, withEventTracking } from './event-tracking';
+export type { EventExtra } from './event-tracking';
+export { EventTracking } from './decorator';
+export type { EventTrackingDecorator } from './decorator';

@@ -1,0 +1,99 @@
+/**
+ * The engine behind every front (withEventTracking, @EventTracking, the Middy middleware): after a
+ * handler succeeds, build its event and publish it, awaited within the deadline. It never throws and
+ * never touches the handler's result; a handler's error propagates unchanged, and no event is sent.
+ */
+import { TrackedEvent } from './contract';
+import { describeError, writeLog } from './log';
+import { publishEvent, PublishOptions } from './publishing';
+import { createTrackedEvent } from './tracked-event';
+
+/**
+ * Fields to add to each event. Each is a value, or a function of the handler's result and event
+ * that returns it, so that, for example, `entityId` can come from what the handler returned:
+ * `{ entityId: (result) => result.userId }`. A function that returns undefined leaves the field out.
+ * `entityType` and `eventType` always come from the arguments.
+ */
+export type EventExtra<TResult = any, TEvent = any> = {
+  [K in keyof TrackedEvent]?: TrackedEvent[K] | ((result: TResult, event: TEvent) => TrackedEvent[K] | undefined);
+};
+
+/** What one tracked handler publishes, and how. */
+export interface TrackingSpec {
+  readonly entityType: string;
+  readonly eventType: string;
+  readonly extra?: EventExtra;
+  readonly options?: PublishOptions;
+}
+
+/**
+ * Wraps a Lambda handler (async or not) so that each successful invocation publishes one event.
+ * The wrapper returns the handler's own result, after the publish has settled or its deadline has passed.
+ * An API Gateway result whose `statusCode` is 400 or more is not a success: no event.
+ */
+export function withEventTracking<H extends (...args: any[]) => any>(
+  handler: H,
+  entityType: string,
+  eventType: string,
+  extra?: EventExtra<Awaited<ReturnType<H>>, Parameters<H>[0]>,
+  options?: PublishOptions,
+): (this: ThisParameterType<H>, ...args: Parameters<H>) => Promise<Awaited<ReturnType<H>>> {
+  const spec: TrackingSpec = { entityType, eventType, extra, options };
+  const tracked = async function (this: ThisParameterType<H>, ...args: Parameters<H>): Promise<Awaited<ReturnType<H>>> {
+    const result = await handler.apply(this, args);
+    await trackResult(spec, args[0], args[1], result);
+    return result;
+  };
+  Object.defineProperty(tracked, 'name', { value: handler.name });
+  return tracked;
+}
+
+/** @internal After a handler resolved with `result`: publish its event if it succeeded. Never throws. */
+export async function trackResult(spec: TrackingSpec, event: unknown, context: unknown, result: unknown): Promise<void> {
+  try {
+    if (!succeeded(result)) return;
+    const tracked = createTrackedEvent(spec.entityType, spec.eventType, event, context, resolveExtra(spec, result, event));
+    if (tracked) await publishEvent(tracked, spec.options);
+  } catch (err) {
+    writeLog('WARN', 'kx-events.tracking-failed', 'the event could not be built: no event is tracked', {
+      entityType: spec.entityType,
+      eventType: spec.eventType,
+      error: describeError(err),
+    });
+  }
+}
+
+function succeeded(result: unknown): boolean {
+  const statusCode = typeof result === 'object' && result !== null ? (result as { statusCode?: unknown }).statusCode : undefined;
+  return !(typeof statusCode === 'number' && statusCode >= 400);
+}
+
+/** The extra fields with their functions called; an error names the field whose function threw. */
+function resolveExtra(spec: TrackingSpec, result: unknown, event: unknown): Partial<TrackedEvent> | undefined {
+  const extra = spec.extra;
+  if (!extra) return undefined;
+  const fields: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(extra)) {
+    if (typeof value !== 'function') {
+      fields[field] = value;
+      continue;
+    }
+    try {
+      fields[field] = value(result, event);
+    } catch (err) {
+      throw new ExtraFieldError(field, err);
+    }
+  }
+  return fields as Partial<TrackedEvent>;
+}
+
+/** An `extra` field's function threw. */
+export class ExtraFieldError extends Error {
+  public readonly data: { readonly field: string };
+
+  constructor(field: string, cause: unknown) {
+    super(`extra.${field} threw: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'ExtraFieldError';
+    this.data = { field };
+  }
+}

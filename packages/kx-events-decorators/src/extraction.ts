@@ -1,0 +1,145 @@
+/**
+ * Where a request's clientId and previousEventId come from, in the seed's order:
+ * 1. headers, case-insensitive, in `headers` and then `multiValueHeaders`;
+ * 2. the JSON body (base64 when `isBase64Encoded`; a body that is not JSON is ignored);
+ * 3. the authorizer context: `requestContext.authorizer.<field>`, then `.lambda.<field>`
+ *    (HTTP API Lambda authorizers), then `.jwt.claims.<field>` (HTTP API JWT authorizers);
+ * 4. the event itself (`event.<field>`, for workers);
+ * and, for clientId only, 5. the Lambda context's client context (`context.clientContext.custom.clientId`),
+ * for direct invocations that pass one.
+ */
+import { isUuid } from './contract';
+import { writeLog } from './log';
+
+interface FieldSources {
+  readonly field: 'clientId' | 'previousEventId';
+  /** Lower-case header names, most specific first. */
+  readonly headers: readonly string[];
+  readonly headerLabels: readonly string[];
+}
+
+const CLIENT_ID: FieldSources = { field: 'clientId', headers: ['x-client-id', 'client-id'], headerLabels: ['X-Client-Id', 'Client-Id'] };
+const PREVIOUS_EVENT_ID: FieldSources = {
+  field: 'previousEventId',
+  headers: ['x-previous-event-id', 'previous-event-id'],
+  headerLabels: ['X-Previous-Event-Id', 'Previous-Event-Id'],
+};
+
+/** Where a value was found, for warnings. */
+interface Found {
+  readonly value: unknown;
+  readonly source: string;
+}
+
+type Json = Record<string, unknown>;
+
+/**
+ * One Lambda invocation's event (and context), read on demand: the body is decoded and
+ * parsed at most once, and only when no header answered.
+ */
+export class LambdaRequest {
+  private body?: Json | null;
+
+  constructor(private readonly event: unknown, private readonly context?: unknown) {}
+
+  /** The request's clientId, or null when no source has one. */
+  clientId(): string | null {
+    const found = this.find(CLIENT_ID) ?? this.fromClientContext();
+    return found ? textOf(found.value) : null;
+  }
+
+  /** The request's previousEventId; a value that is not a UUID is dropped with a warning. */
+  previousEventId(): string | null {
+    const found = this.find(PREVIOUS_EVENT_ID);
+    if (!found) return null;
+    const value = textOf(found.value);
+    if (isUuid(value)) return value;
+    writeLog('WARN', 'kx-events.previous-event-id-dropped', 'previousEventId is not a UUID: the event is tracked without it', {
+      source: found.source,
+      given: typeof found.value === 'string' ? found.value.slice(0, 64) : typeof found.value,
+    });
+    return null;
+  }
+
+  private find(sources: FieldSources): Found | undefined {
+    const event = asObject(this.event);
+    if (!event) return undefined;
+    for (let i = 0; i < sources.headers.length; i++) {
+      const value = headerValue(event.headers, sources.headers[i]) ?? firstOf(headerValue(event.multiValueHeaders, sources.headers[i]));
+      if (present(value)) return { value, source: `header ${sources.headerLabels[i]}` };
+    }
+    const field = sources.field;
+    const authorizer = asObject(asObject(event.requestContext)?.authorizer);
+    const candidates: Array<[() => unknown, string]> = [
+      [() => this.parsedBody()?.[field], `body.${field}`],
+      [() => authorizer?.[field], `requestContext.authorizer.${field}`],
+      [() => asObject(authorizer?.lambda)?.[field], `requestContext.authorizer.lambda.${field}`],
+      [() => asObject(asObject(authorizer?.jwt)?.claims)?.[field], `requestContext.authorizer.jwt.claims.${field}`],
+      [() => event[field], `event.${field}`],
+    ];
+    for (const [read, source] of candidates) {
+      const value = read();
+      if (present(value)) return { value, source };
+    }
+    return undefined;
+  }
+
+  private fromClientContext(): Found | undefined {
+    const clientContext = asObject(asObject(this.context)?.clientContext);
+    const value = asObject(clientContext?.custom ?? clientContext?.Custom)?.clientId;
+    return present(value) ? { value, source: 'context.clientContext.custom.clientId' } : undefined;
+  }
+
+  private parsedBody(): Json | null {
+    if (this.body === undefined) this.body = parseBody(asObject(this.event));
+    return this.body;
+  }
+}
+
+/** The clientId of a Lambda event, or null; see {@link LambdaRequest} for the sources, in order. */
+export function extractClientId(event: unknown, context?: unknown): string | null {
+  return new LambdaRequest(event, context).clientId();
+}
+
+/** The previousEventId of a Lambda event, or null; a value that is not a UUID is dropped with a warning. */
+export function extractPreviousEventId(event: unknown): string | null {
+  return new LambdaRequest(event).previousEventId();
+}
+
+function parseBody(event: Json | undefined): Json | null {
+  const body = event?.body;
+  if (typeof body !== 'string') return asObject(body) ?? null; // already parsed, e.g. by a body-parser middleware
+  try {
+    const text = event?.isBase64Encoded === true ? Buffer.from(body, 'base64').toString('utf8') : body;
+    return asObject(JSON.parse(text)) ?? null;
+  } catch {
+    return null; // not JSON: ignored, as the seed promises
+  }
+}
+
+function headerValue(headers: unknown, lowerName: string): unknown {
+  const map = asObject(headers);
+  if (!map) return undefined;
+  if (map[lowerName] !== undefined) return map[lowerName]; // HTTP APIs send lower-case names
+  for (const name of Object.keys(map)) {
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) return map[name];
+  }
+  return undefined;
+}
+
+function firstOf(value: unknown): unknown {
+  return Array.isArray(value) ? value.find(present) : value;
+}
+
+/** A usable identifier: a non-blank string or a finite number. */
+function present(value: unknown): boolean {
+  return (typeof value === 'string' && value.trim() !== '') || (typeof value === 'number' && Number.isFinite(value));
+}
+
+function textOf(value: unknown): string {
+  return typeof value === 'string' ? value.trim() : String(value);
+}
+
+function asObject(value: unknown): Json | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Json : undefined;
+}

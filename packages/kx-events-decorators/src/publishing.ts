@@ -1,0 +1,228 @@
+/**
+ * Publishing to the events queue. Every publish is bounded by a deadline, never throws, and logs
+ * each event it could not send whole, once, under the marker `kx-events.unpublished`.
+ */
+import { MessageAttributeValue, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { describeProblems, inspectTrackedEvent, MAX_EVENT_BYTES, TrackedEvent } from './contract';
+import { describeError, writeLog } from './log';
+
+/** How long a publish may take, in milliseconds, unless `timeoutMs` or `EVENTS_PUBLISH_TIMEOUT_MS` says otherwise. */
+export const DEFAULT_PUBLISH_TIMEOUT_MS = 1000;
+
+/** Most messages that one SendMessageBatch call may carry. */
+const BATCH_ENTRIES = 10;
+
+export interface PublishOptions {
+  /**
+   * The events queue.
+   * @default - the `EVENTS_QUEUE_URL` environment variable; without either, publishing is a no-op after one warning
+   */
+  readonly queueUrl?: string;
+  /**
+   * How long a publish may take before its events are logged as unpublished, in milliseconds.
+   * The send is awaited (Lambda freezes whatever is still pending), so this bounds the latency a handler can gain.
+   * @default - the `EVENTS_PUBLISH_TIMEOUT_MS` environment variable, else 1000
+   */
+  readonly timeoutMs?: number;
+  /**
+   * The SQS client to send with.
+   * @default - one client per container, created on first use; it reads AWS_REGION, credentials and
+   * AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_SQS) from the environment, like any AWS SDK v3 client
+   */
+  readonly sqsClient?: SQSClient;
+}
+
+/** What {@link publishEvents} did: how many events the queue accepted, and how many were logged as unpublished. */
+export interface PublishSummary {
+  readonly published: number;
+  readonly unpublished: number;
+}
+
+/** Thrown inside a publish (and logged, never rethrown) when the deadline passes first. */
+export class PublishDeadlineError extends Error {
+  public readonly data: { readonly timeoutMs: number };
+
+  constructor(timeoutMs: number) {
+    super(`the queue did not answer within ${timeoutMs} ms`);
+    this.name = 'PublishDeadlineError';
+    this.data = { timeoutMs };
+  }
+}
+
+/** Receives events instead of the queue while a test captures them (see `kx-events-decorators/testing`). */
+export type EventSink = (event: TrackedEvent) => void;
+
+const sinks: EventSink[] = [];
+let containerClient: SQSClient | undefined;
+let warnedNoQueueUrl = false;
+const warnedSettings = new Set<string>();
+
+/**
+ * Sends one event to the events queue, awaiting the queue's answer up to the deadline.
+ * Resolves true when the queue accepted it. Never throws: an invalid event, a failure or a timeout
+ * resolves false, and the event is logged whole under `kx-events.unpublished`.
+ */
+export async function publishEvent(event: TrackedEvent, options: PublishOptions = {}): Promise<boolean> {
+  const summary = await publishEvents([event], options);
+  return summary.published === 1;
+}
+
+/**
+ * Sends events with SendMessageBatch, in chunks of at most 10 messages and 256 KiB, sent at once.
+ * Each event that is invalid, in a chunk that failed or timed out, or rejected by the queue, is
+ * logged whole under `kx-events.unpublished`; the others are sent. Never throws.
+ */
+export async function publishEvents(events: readonly TrackedEvent[], options: PublishOptions = {}): Promise<PublishSummary> {
+  let messages: OutgoingMessage[];
+  try {
+    messages = events.flatMap((event) => toMessage(event) ?? []);
+  } catch (err) {
+    events.forEach((event) => logUnpublished(event, 'failed', { error: describeError(err) }));
+    return { published: 0, unpublished: events.length };
+  }
+  const invalid = events.length - messages.length;
+  const sink = sinks[sinks.length - 1];
+  if (sink) {
+    messages.forEach((message) => sink(message.event));
+    return { published: messages.length, unpublished: invalid };
+  }
+  const queueUrl = options.queueUrl ?? process.env.EVENTS_QUEUE_URL;
+  if (!queueUrl) {
+    if (!warnedNoQueueUrl) {
+      warnedNoQueueUrl = true;
+      writeLog('WARN', 'kx-events.no-queue-url', 'EVENTS_QUEUE_URL is not set: events are not published (this warning is logged once)');
+    }
+    return { published: 0, unpublished: invalid };
+  }
+  const timeoutMs = publishTimeoutMs(options);
+  const client = options.sqsClient ?? (containerClient ??= new SQSClient({}));
+  const sent = await Promise.all(chunksOf(messages).map((chunk) => sendChunk(client, queueUrl, chunk, timeoutMs)));
+  const published = sent.reduce((sum, count) => sum + count, 0);
+  return { published, unpublished: events.length - published };
+}
+
+/** @internal For `kx-events-decorators/testing`: route events to `sink` until the returned function is called. */
+export function addEventSink(sink: EventSink): () => void {
+  sinks.push(sink);
+  return () => {
+    const index = sinks.lastIndexOf(sink);
+    if (index >= 0) sinks.splice(index, 1);
+  };
+}
+
+interface OutgoingMessage {
+  readonly event: TrackedEvent;
+  readonly body: string;
+  /** Body and attributes, as SQS counts a message's size. */
+  readonly bytes: number;
+  readonly attributes?: Record<string, MessageAttributeValue>;
+}
+
+/** The message for a valid event; an invalid one is logged as unpublished, with its problems. */
+function toMessage(event: TrackedEvent): OutgoingMessage | undefined {
+  const { problems, body } = inspectTrackedEvent(event);
+  if (body === undefined) {
+    logUnpublished(event, 'invalid', { problems: describeProblems(problems) });
+    return undefined;
+  }
+  const attributes: Record<string, MessageAttributeValue> = {
+    eventType: { DataType: 'String', StringValue: event.eventType },
+    entityType: { DataType: 'String', StringValue: event.entityType },
+    clientId: { DataType: 'String', StringValue: event.clientId },
+  };
+  const bodyBytes = Buffer.byteLength(body, 'utf8');
+  const bytes = bodyBytes + attributeBytes(attributes);
+  // SQS counts attributes in the message size. An event that fits only without them goes without
+  // them: the attributes are a filtering convenience, the body is the event.
+  return bytes <= MAX_EVENT_BYTES ? { event, body, bytes, attributes } : { event, body, bytes: bodyBytes };
+}
+
+function attributeBytes(attributes: Record<string, MessageAttributeValue>): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(attributes)) {
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(value.DataType!) + Buffer.byteLength(value.StringValue!);
+  }
+  return bytes;
+}
+
+/** Chunks that SendMessageBatch accepts: at most 10 messages and MAX_EVENT_BYTES in all. */
+function chunksOf(messages: OutgoingMessage[]): OutgoingMessage[][] {
+  const chunks: OutgoingMessage[][] = [];
+  let chunk: OutgoingMessage[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    if (chunk.length === BATCH_ENTRIES || bytes + message.bytes > MAX_EVENT_BYTES) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(message);
+    bytes += message.bytes;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
+/** Sends one chunk (a single message with SendMessage); returns how many the queue accepted. */
+async function sendChunk(client: SQSClient, queueUrl: string, chunk: OutgoingMessage[], timeoutMs: number): Promise<number> {
+  try {
+    if (chunk.length === 1) {
+      const [{ body, attributes }] = chunk;
+      await withinDeadline(timeoutMs, (abortSignal) => client.send(
+        new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, MessageAttributes: attributes }), { abortSignal }));
+      return 1;
+    }
+    const response = await withinDeadline(timeoutMs, (abortSignal) => client.send(new SendMessageBatchCommand({
+      QueueUrl: queueUrl,
+      Entries: chunk.map(({ body, attributes }, index) => ({ Id: String(index), MessageBody: body, MessageAttributes: attributes })),
+    }), { abortSignal }));
+    const failed = response.Failed ?? [];
+    for (const entry of failed) {
+      logUnpublished(chunk[Number(entry.Id)].event, 'rejected', {
+        error: { name: entry.Code, message: entry.Message, senderFault: entry.SenderFault },
+      });
+    }
+    return chunk.length - failed.length;
+  } catch (err) {
+    const reason = err instanceof PublishDeadlineError ? 'timeout' : 'failed';
+    chunk.forEach(({ event }) => logUnpublished(event, reason, { error: describeError(err) }));
+    return 0;
+  }
+}
+
+/** Runs `send`, aborting it and rejecting with PublishDeadlineError when `timeoutMs` passes first. */
+async function withinDeadline<T>(timeoutMs: number, send: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      const error = new PublishDeadlineError(timeoutMs);
+      reject(error);
+      controller.abort(error);
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([send(controller.signal), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function publishTimeoutMs(options: PublishOptions): number {
+  const [setting, given] = options.timeoutMs !== undefined
+    ? ['timeoutMs', options.timeoutMs]
+    : ['EVENTS_PUBLISH_TIMEOUT_MS', process.env.EVENTS_PUBLISH_TIMEOUT_MS];
+  if (given === undefined || given === '') return DEFAULT_PUBLISH_TIMEOUT_MS;
+  const value = Number(given);
+  if (Number.isFinite(value) && value > 0) return value;
+  if (!warnedSettings.has(`${setting}=${given}`)) {
+    warnedSettings.add(`${setting}=${given}`);
+    writeLog('WARN', 'kx-events.invalid-setting', `${setting} must be a positive number of milliseconds: using ${DEFAULT_PUBLISH_TIMEOUT_MS}`, { setting, given });
+  }
+  return DEFAULT_PUBLISH_TIMEOUT_MS;
+}
+
+/** The one record of an event that was not published: the whole event, for recovery. */
+function logUnpublished(event: TrackedEvent, reason: 'invalid' | 'failed' | 'timeout' | 'rejected', data: Record<string, unknown>): void {
+  writeLog('ERROR', 'kx-events.unpublished', `event not published (${reason}): recover it from this record`, { reason, ...data, event });
+}
