@@ -1,0 +1,96 @@
+import * as net from 'net';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { LogRecorder, recordLogs } from './log-records';
+import { DEFAULT_PUBLISH_TIMEOUT_MS, publishEvent, publishEvents } from '../src/publishing';
+import { createTrackedEvent } from '../src/tracked-event';
+
+let logs: LogRecorder;
+beforeEach(() => { logs = recordLogs(); });
+afterEach(() => {
+  logs.restore();
+  delete process.env.EVENTS_QUEUE_URL;
+  delete process.env.EVENTS_PUBLISH_TIMEOUT_MS;
+});
+
+const event = (eventType = 'thing_done') => createTrackedEvent('thing', eventType, { clientId: 'acme' })!;
+
+/** A local port with nothing listening: a send fails at once, for real. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function clientFor(port: number): SQSClient {
+  return new SQSClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+}
+
+describe('publishEvent without EVENTS_QUEUE_URL', () => {
+  test('is a no-op that resolves false, after exactly one warning for the container', async () => {
+    await expect(publishEvent(event())).resolves.toBe(false);
+    await expect(publishEvents([event(), event()])).resolves.toEqual({ published: 0, unpublished: 0 });
+    expect(logs.records()).toEqual([expect.objectContaining({ level: 'WARN', marker: 'kx-events.no-queue-url' })]);
+  });
+});
+
+describe('publishing failures', () => {
+  test('a send that fails is logged once, whole, under kx-events.unpublished, and publishEvent resolves false', async () => {
+    const port = await closedPort();
+    const tracked = event();
+    await expect(publishEvent(tracked, { queueUrl: `http://127.0.0.1:${port}/000000000000/q`, sqsClient: clientFor(port) })).resolves.toBe(false);
+    const records = logs.records('kx-events.unpublished');
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ level: 'ERROR', reason: 'failed', event: tracked });
+    expect(records[0].error).toEqual(expect.objectContaining({ name: expect.any(String), message: expect.any(String) }));
+  });
+
+  test('publishEvents logs each event of a failed chunk once, and counts them', async () => {
+    const port = await closedPort();
+    const events = Array.from({ length: 12 }, (_, i) => event(`e${i}`));
+    const summary = await publishEvents(events, { queueUrl: `http://127.0.0.1:${port}/000000000000/q`, sqsClient: clientFor(port) });
+    expect(summary).toEqual({ published: 0, unpublished: 12 });
+    expect(logs.records('kx-events.unpublished').map((r) => (r.event as { eventType: string }).eventType).sort())
+      .toEqual(events.map((e) => e.eventType).sort());
+  });
+
+  test('an invalid event is not sent: it is logged with its problems', async () => {
+    process.env.EVENTS_QUEUE_URL = 'http://127.0.0.1:9/000000000000/never-used';
+    const invalid = { ...event(), clientId: '' };
+    await expect(publishEvent(invalid)).resolves.toBe(false);
+    expect(logs.records('kx-events.unpublished')).toEqual([
+      expect.objectContaining({ reason: 'invalid', problems: 'clientId: must be 1..128 characters, got 0', event: invalid }),
+    ]);
+  });
+
+  test('an unserializable value in an invalid event still leaves a record with the rest of the event', async () => {
+    const invalid = { ...event(), metadata: { big: BigInt(7) } };
+    await expect(publishEvent(invalid, { queueUrl: 'http://127.0.0.1:9/0/q' })).resolves.toBe(false);
+    expect(logs.records('kx-events.unpublished')[0]).toMatchObject({ reason: 'invalid', event: { clientId: 'acme', metadata: { big: '7' } } });
+  });
+});
+
+describe('the publish deadline setting', () => {
+  test(`defaults to ${DEFAULT_PUBLISH_TIMEOUT_MS} ms`, () => {
+    expect(DEFAULT_PUBLISH_TIMEOUT_MS).toBe(1000);
+  });
+
+  test.each([
+    ['EVENTS_PUBLISH_TIMEOUT_MS', 'soon'],
+    ['EVENTS_PUBLISH_TIMEOUT_MS', '-5'],
+    ['timeoutMs', 0],
+  ])('an invalid %s (%p) is warned about once, and the default is used', async (setting, given) => {
+    const port = await closedPort();
+    const options = { queueUrl: `http://127.0.0.1:${port}/0/q`, sqsClient: clientFor(port) };
+    if (setting === 'timeoutMs') {
+      await publishEvent(event(), { ...options, timeoutMs: given as number });
+      await publishEvent(event(), { ...options, timeoutMs: given as number });
+    } else {
+      process.env.EVENTS_PUBLISH_TIMEOUT_MS = String(given);
+      await publishEvent(event(), options);
+      await publishEvent(event(), options);
+    }
+    expect(logs.records('kx-events.invalid-setting')).toEqual([expect.objectContaining({ setting, given })]);
+  });
+});

@@ -1,0 +1,54 @@
+import { LogRecorder, recordLogs } from './log-records';
+import { validateTrackedEvent } from '../src/contract';
+import { createTrackedEvent } from '../src/tracked-event';
+
+let logs: LogRecorder;
+beforeEach(() => { logs = recordLogs(); });
+afterEach(() => logs.restore());
+
+describe('createTrackedEvent (the seed signature)', () => {
+  test('builds a valid event from the request, the context and extra', () => {
+    const event = { headers: { 'X-Client-Id': 'acme', 'X-Previous-Event-Id': '6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b' } };
+    const tracked = createTrackedEvent('payment', 'payment_completed', event, { awsRequestId: 'r' }, {
+      userId: 'user_123',
+      entityId: 'payment_456',
+      pointsAwarded: 50,
+      metadata: { amount: 99.99, currency: 'USD' },
+    });
+    expect(tracked).toEqual({
+      eventId: expect.any(String),
+      clientId: 'acme',
+      previousEventId: '6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b',
+      entityType: 'payment',
+      eventType: 'payment_completed',
+      occurredAt: expect.any(String),
+      userId: 'user_123',
+      entityId: 'payment_456',
+      pointsAwarded: 50,
+      metadata: { amount: 99.99, currency: 'USD' },
+    });
+    expect(validateTrackedEvent(tracked)).toEqual([]);
+    expect(logs.records()).toEqual([]);
+  });
+
+  test('occurredAt is now, in ISO 8601 UTC', () => {
+    const before = Date.now();
+    const tracked = createTrackedEvent('a', 'b', { clientId: 'acme' })!;
+    expect(tracked.occurredAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    expect(Date.parse(tracked.occurredAt)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(tracked.occurredAt)).toBeLessThanOrEqual(Date.now());
+  });
+
+  test('extra wins over extraction; undefined extra fields do not erase; entityType and eventType come from the arguments', () => {
+    const tracked = createTrackedEvent('user', 'user_created', { clientId: 'extracted' }, undefined, {
+      clientId: 'explicit', userId: undefined, eventType: 'ignored', eventId: '0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d',
+    })!;
+    expect(tracked).toMatchObject({ clientId: 'explicit', eventType: 'user_created', eventId: '0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d' });
+    expect(tracked).not.toHaveProperty('userId');
+  });
+
+  test('returns null and logs one warning when there is no clientId', () => {
+    expect(createTrackedEvent('user', 'user_created', { headers: {}, body: 'x' }, {})).toBeNull();
+    expect(logs.records()).toEqual([expect.objectContaining({ level: 'WARN', marker: 'kx-events.no-client-id', entityType: 'user', eventType: 'user_created' })]);
+  });
+});
