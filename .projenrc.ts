@@ -1,7 +1,10 @@
 import { awscdk, javascript, typescript, TextFile } from 'projen';
 
 // One place for the versions that several parts of the repository must agree on.
-const CDK_VERSION = '2.276.0';
+// Users need aws-cdk-lib 2.263.0 or later (the newest on Maven Central, and it has
+// Runtime.NODEJS_24_X); the library is built and tested against CDK_DEV_VERSION.
+const CDK_MIN_VERSION = '2.263.0';
+const CDK_DEV_VERSION = '2.276.0';
 const CONSTRUCTS_VERSION = '10.5.1';
 const MIN_NODE_VERSION = '20.16.0';
 const TYPESCRIPT_VERSION = '~6.0';
@@ -21,8 +24,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
   projenrcTs: true,
   minNodeVersion: MIN_NODE_VERSION,
 
-  cdkVersion: CDK_VERSION,
+  cdkVersion: CDK_MIN_VERSION,
   constructsVersion: CONSTRUCTS_VERSION,
+  peerDependencyOptions: { pinnedDevDependency: false },
   jsiiVersion: '~6.0.0',
   typescriptVersion: TYPESCRIPT_VERSION,
 
@@ -38,8 +42,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
   // Handlers live in lambda/, not src/: src/ is jsii code only.
   lambdaAutoDiscover: false,
+  // The migration handler embeds the schema's .sql files as text.
+  bundlerOptions: { loaders: { sql: 'text' } },
 
   devDeps: [
+    `aws-cdk-lib@${CDK_DEV_VERSION}`,
+    `constructs@${CONSTRUCTS_VERSION}`,
     ...AWS_SDK,
     'pg@^8',
     '@types/pg@^8',
@@ -57,6 +65,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
       testTimeout: 60_000,
       collectCoverage: false,
+      // The schema's .sql files are imported as text (esbuild's text loader in the bundles).
+      transform: { '^.+\\.sql$': new javascript.Transform('<rootDir>/lambda/schema/sql-text.js') },
     },
   },
 
@@ -89,6 +99,8 @@ for (const name of ['consumer', 'migrate']) {
     cdkDeps: project.cdkDeps,
   });
 }
+// The handlers' dependencies are bundled: devDependencies are right for them.
+project.eslint?.allowDevDeps('lambda/**');
 // The bundles are gitignored but shipped: keep them in the tarball.
 project.npmignore?.include('/assets/');
 // A fresh clone's tests need the bundles: bundle before testing.
@@ -190,6 +202,8 @@ new TextFile(project, 'local/requirements.txt', {
 // The local demo (the README's main command) and the benchmarks. They run the
 // TypeScript sources with ts-node, and the consumer from its bundle.
 // ---------------------------------------------------------------------------
+// ts-node reads the schema's .sql files as text through lambda/schema/sql-text.js.
+project.tryFindObjectFile('local/tsconfig.json')?.addOverride('ts-node.require', ['../lambda/schema/sql-text.js']);
 const tsNode = 'ts-node --transpile-only --project local/tsconfig.json';
 const bundle = project.tasks.tryFind('bundle')!;
 const demo = project.addTask('demo', {

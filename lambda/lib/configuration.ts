@@ -1,0 +1,64 @@
+/**
+ * The handlers' settings, read from their environment once per container. A bad
+ * setting stops the container at start, with every problem named at once.
+ */
+
+/** How the connection to PostgreSQL is secured. */
+export type SslMode = 'verify-full' | 'disable';
+export const SSL_MODES: readonly SslMode[] = ['verify-full', 'disable'];
+
+export interface DatabaseSettings {
+  /** DB_SECRET_ARN: the RDS secret (host, port, username, password, dbname). */
+  readonly secretArn: string;
+  /** DB_SSL_MODE: `verify-full` (default) is TLS with certificate and host verification; `disable` is an explicit opt-out. */
+  readonly sslMode: SslMode;
+}
+
+export interface ConsumerSettings extends DatabaseSettings {
+  /** DEAD_LETTER_QUEUE_URL: where invalid messages go at once, with their reason. */
+  readonly deadLetterQueueUrl: string;
+  /** MAX_RECEIVE_COUNT: the queue's redrive maxReceiveCount; on this receive an unresolved link is given up. */
+  readonly maxReceiveCount: number;
+}
+
+export class ConfigurationError extends Error {
+  public override readonly name = 'ConfigurationError';
+  constructor(public readonly data: { readonly problems: readonly string[] }) {
+    super(`invalid configuration: ${data.problems.join('; ')}`);
+  }
+}
+
+type Environment = Readonly<Record<string, string | undefined>>;
+
+export function databaseSettings(env: Environment): DatabaseSettings {
+  return settings(env, (read) => databaseFields(read));
+}
+
+export function consumerSettings(env: Environment): ConsumerSettings {
+  return settings(env, (read) => ({
+    ...databaseFields(read),
+    deadLetterQueueUrl: read('DEAD_LETTER_QUEUE_URL', undefined, (v) => /^https?:\/\/\S+$/.test(v), 'a queue URL'),
+    maxReceiveCount: Number(read('MAX_RECEIVE_COUNT', undefined, (v) => /^[0-9]+$/.test(v) && +v >= 1 && +v <= 1000, 'an integer 1..1000')),
+  }));
+}
+
+type Read = (name: string, fallback: string | undefined, valid: (value: string) => boolean, allowed: string) => string;
+
+function databaseFields(read: Read): DatabaseSettings {
+  return {
+    secretArn: read('DB_SECRET_ARN', undefined, (v) => v.length > 0, 'a Secrets Manager secret ARN'),
+    sslMode: read('DB_SSL_MODE', 'verify-full', (v) => (SSL_MODES as string[]).includes(v), SSL_MODES.join(' or ')) as SslMode,
+  };
+}
+
+function settings<T>(env: Environment, build: (read: Read) => T): T {
+  const problems: string[] = [];
+  const result = build((name, fallback, valid, allowed) => {
+    const value = env[name] ?? fallback;
+    if (value === undefined) problems.push(`${name}: required, ${allowed}; not set`);
+    else if (!valid(value)) problems.push(`${name}: must be ${allowed}, got ${JSON.stringify(value)}`);
+    return value ?? '';
+  });
+  if (problems.length > 0) throw new ConfigurationError({ problems });
+  return result;
+}

@@ -1,0 +1,60 @@
+/**
+ * What the handlers write to their log: one JSON object a line, with stable keys.
+ * The batch summary is also an Embedded Metric Format record, so one line per batch
+ * is both the summary and CloudWatch's metrics of the same counts.
+ */
+
+/** CloudWatch namespace of the consumer's metrics; their dimension is FunctionName. */
+export const METRICS_NAMESPACE = 'KxEvents';
+
+/** The counts of one batch. received = inserted + duplicates + invalid + deferred + failed. */
+export interface BatchCounts {
+  /** Messages in the batch. */
+  readonly received: number;
+  /** Events stored by this batch (including `unlinked`). */
+  readonly inserted: number;
+  /** Messages whose event was already stored, or came twice in the batch. */
+  readonly duplicates: number;
+  /** Messages moved to the dead-letter queue: not an event, or rejected by the database. */
+  readonly invalid: number;
+  /** Messages left for redelivery because the event they follow is not stored yet. */
+  readonly deferred: number;
+  /** Messages left for redelivery after a failure (database unavailable, dead-letter queue unreachable). */
+  readonly failed: number;
+  /** Events stored without their link on their last receive (the claimed id is kept). */
+  readonly unlinked: number;
+  /** Time spent in database statements, in milliseconds. */
+  readonly dbMs: number;
+}
+
+const COUNTS: ReadonlyArray<keyof BatchCounts> = ['received', 'inserted', 'duplicates', 'invalid', 'deferred', 'failed', 'unlinked', 'dbMs'];
+
+export type LogLevel = 'INFO' | 'WARN' | 'ERROR';
+
+/** Writes one log line. Callers pass names, counts and error codes, never payloads or secrets. */
+export function log(level: LogLevel, message: string, fields: Record<string, unknown> = {}): void {
+  process.stdout.write(`${JSON.stringify({ level, message, timestamp: new Date().toISOString(), ...fields })}\n`);
+}
+
+/** The batch's summary line, which is also its EMF metrics record. */
+export function logBatch(counts: BatchCounts): void {
+  const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'local';
+  log(counts.failed > 0 ? 'WARN' : 'INFO', 'batch', {
+    ...counts,
+    FunctionName: functionName,
+    _aws: {
+      Timestamp: Date.now(),
+      CloudWatchMetrics: [{
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: [['FunctionName']],
+        Metrics: COUNTS.map((name) => ({ Name: name, Unit: name === 'dbMs' ? 'Milliseconds' : 'Count' })),
+      }],
+    },
+  });
+}
+
+/** An error as it may be logged: its kind and code, and its message only when it carries no data. */
+export function describeError(err: unknown, withMessage = true): Record<string, unknown> {
+  const e = err as { name?: string; code?: string; message?: string };
+  return { name: e?.name ?? typeof err, code: e?.code, ...(withMessage ? { message: e?.message } : {}) };
+}

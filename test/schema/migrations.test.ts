@@ -1,0 +1,191 @@
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import type { Client } from 'pg';
+import { MIGRATIONS, MIGRATIONS_TABLE, runMigrations } from '../../lambda/lib/migrations';
+import { connect, createDatabaseSecret, loadHandler, MIGRATE_BUNDLE, MIGRATE_SOURCE } from '../consumer/harness';
+import { freshDatabase } from '../setup/test-bed';
+
+/** The seed's events table (README "Database Schema"), plus claimed_previous_event_id. */
+const SEED_COLUMNS = [
+  ['event_id', 'uuid', null, 'NO'],
+  ['client_id', 'character varying', 128, 'NO'],
+  ['previous_event_id', 'uuid', null, 'YES'],
+  ['user_id', 'character varying', 128, 'YES'],
+  ['entity_id', 'character varying', 128, 'YES'],
+  ['entity_type', 'character varying', 48, 'YES'],
+  ['event_type', 'character varying', 48, 'NO'],
+  ['source', 'character varying', 32, 'YES'],
+  ['campaign_id', 'character varying', 128, 'YES'],
+  ['points_awarded', 'integer', null, 'YES'],
+  ['session_id', 'character varying', 128, 'YES'],
+  ['occurred_at', 'timestamp with time zone', null, 'NO'],
+  ['metadata', 'jsonb', null, 'YES'],
+  ['created_at', 'timestamp with time zone', null, 'NO'],
+  ['claimed_previous_event_id', 'uuid', null, 'YES'],
+];
+
+const SEED_INDEXES = [
+  'idx_events_campaign_time',
+  'idx_events_client_time',
+  'idx_events_metadata_gin',
+  'idx_events_prev',
+  'idx_events_type_time',
+  'idx_events_user_time',
+];
+
+async function describeSchema(client: Client) {
+  const columns = await client.query(`
+    SELECT column_name, data_type, character_maximum_length, is_nullable, column_default
+    FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'events' ORDER BY ordinal_position`);
+  const constraints = await client.query(`
+    SELECT tc.constraint_name, tc.constraint_type, kcu.column_name, ccu.table_name AS ref_table, ccu.column_name AS ref_column, rc.delete_rule
+    FROM information_schema.table_constraints tc
+    JOIN information_schema.key_column_usage kcu ON kcu.constraint_name = tc.constraint_name AND kcu.table_name = tc.table_name
+    LEFT JOIN information_schema.referential_constraints rc ON rc.constraint_name = tc.constraint_name
+    LEFT JOIN information_schema.constraint_column_usage ccu ON ccu.constraint_name = rc.unique_constraint_name
+    WHERE tc.table_name = 'events' ORDER BY tc.constraint_name`);
+  const indexes = await client.query('SELECT indexname, indexdef FROM pg_indexes WHERE tablename = \'events\' ORDER BY indexname');
+  return { columns: columns.rows, constraints: constraints.rows, indexes: indexes.rows };
+}
+
+describe('runMigrations', () => {
+  test('creates the seed schema: columns, types, the self-referencing FK with ON DELETE SET NULL, and all six indexes', async () => {
+    const client = await connect(await freshDatabase());
+    try {
+      expect(await runMigrations(client)).toEqual({ applied: MIGRATIONS.map((m) => m.version) });
+      const schema = await describeSchema(client);
+
+      expect(schema.columns.map((c) => [c.column_name, c.data_type, c.character_maximum_length, c.is_nullable])).toEqual(SEED_COLUMNS);
+      expect(schema.columns.find((c) => c.column_name === 'created_at')!.column_default).toBe('now()');
+
+      expect(schema.constraints).toEqual(expect.arrayContaining([
+        expect.objectContaining({ constraint_type: 'PRIMARY KEY', column_name: 'event_id' }),
+        expect.objectContaining({
+          constraint_name: 'fk_events_previous',
+          constraint_type: 'FOREIGN KEY',
+          column_name: 'previous_event_id',
+          ref_table: 'events',
+          ref_column: 'event_id',
+          delete_rule: 'SET NULL',
+        }),
+      ]));
+
+      const byName = Object.fromEntries(schema.indexes.map((i) => [i.indexname, i.indexdef as string]));
+      expect(Object.keys(byName).filter((n) => n.startsWith('idx_'))).toEqual(SEED_INDEXES);
+      expect(byName.idx_events_metadata_gin).toMatch(/USING gin \(metadata\)/);
+      expect(byName.idx_events_client_time).toMatch(/USING btree \(client_id, occurred_at\)/);
+      expect(byName.idx_events_user_time).toMatch(/USING btree \(user_id, occurred_at\)/);
+      expect(byName.idx_events_type_time).toMatch(/USING btree \(event_type, occurred_at\)/);
+      expect(byName.idx_events_campaign_time).toMatch(/USING btree \(campaign_id, occurred_at\)/);
+      expect(byName.idx_events_prev).toMatch(/USING btree \(previous_event_id\)/);
+    } finally {
+      await client.end();
+    }
+  });
+
+  test('the FK sets a link to NULL when its target is deleted', async () => {
+    const client = await connect(await freshDatabase());
+    try {
+      await runMigrations(client);
+      const [a, b] = ['00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-00000000000b'];
+      await client.query('INSERT INTO events (event_id, client_id, event_type, occurred_at) VALUES ($1, \'c\', \'t\', now())', [a]);
+      await client.query('INSERT INTO events (event_id, client_id, previous_event_id, event_type, occurred_at) VALUES ($1, \'c\', $2, \'t\', now())', [b, a]);
+      await client.query('DELETE FROM events WHERE event_id = $1', [a]);
+      expect((await client.query('SELECT previous_event_id FROM events WHERE event_id = $1', [b])).rows).toEqual([{ previous_event_id: null }]);
+    } finally {
+      await client.end();
+    }
+  });
+
+  test('runs twice without error, and records each version once', async () => {
+    const client = await connect(await freshDatabase());
+    try {
+      expect((await runMigrations(client)).applied).toEqual(['0001_events']);
+      expect(await runMigrations(client)).toEqual({ applied: [] });
+      const { rows } = await client.query(`SELECT version FROM ${MIGRATIONS_TABLE}`);
+      expect(rows).toEqual([{ version: '0001_events' }]);
+    } finally {
+      await client.end();
+    }
+  });
+
+  test('two runs at the same time both succeed, and exactly one applies each migration', async () => {
+    const url = await freshDatabase();
+    const clients = await Promise.all([connect(url), connect(url), connect(url)]);
+    try {
+      const results = await Promise.all(clients.map((client) => runMigrations(client)));
+      expect(results.flatMap((r) => r.applied)).toEqual(['0001_events']);
+      const { rows } = await clients[0].query("SELECT count(*)::int AS n FROM pg_indexes WHERE tablename = 'events' AND indexname LIKE 'idx_events_%'");
+      expect(rows[0].n).toBe(6);
+    } finally {
+      await Promise.all(clients.map((c) => c.end()));
+    }
+  });
+
+  test('a failing migration is rolled back and named, and the lock is released', async () => {
+    const client = await connect(await freshDatabase());
+    try {
+      // Something already holds the name the migration creates.
+      await client.query('CREATE TABLE events (x int)');
+      await expect(runMigrations(client)).rejects.toMatchObject({ name: 'MigrationError', version: '0001_events', message: expect.stringContaining('"events" already exists') });
+      expect((await client.query(`SELECT count(*)::int AS n FROM ${MIGRATIONS_TABLE}`)).rows[0].n).toBe(0);
+      expect((await client.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'")).rows[0].n).toBe(0);
+    } finally {
+      await client.end();
+    }
+  });
+});
+
+type MigrateHandler = (event: CloudFormationCustomResourceEvent) => Promise<{ PhysicalResourceId: string; Data?: Record<string, string> }>;
+
+function customResourceEvent(requestType: 'Create' | 'Update' | 'Delete', physicalResourceId?: string): CloudFormationCustomResourceEvent {
+  const common = {
+    ServiceToken: 'arn:aws:lambda:us-east-1:000000000000:function:provider',
+    ResponseURL: 'https://cloudformation-custom-resource-response.example/',
+    StackId: 'arn:aws:cloudformation:us-east-1:000000000000:stack/kx/1',
+    RequestId: 'request-1',
+    LogicalResourceId: 'Schema',
+    ResourceType: 'Custom::KxEventsSchema',
+    ResourceProperties: { ServiceToken: 'arn:aws:lambda:us-east-1:000000000000:function:provider' },
+  };
+  if (requestType === 'Create') return { ...common, RequestType: 'Create' };
+  if (requestType === 'Update') return { ...common, RequestType: 'Update', PhysicalResourceId: physicalResourceId!, OldResourceProperties: common.ResourceProperties };
+  return { ...common, RequestType: 'Delete', PhysicalResourceId: physicalResourceId! };
+}
+
+describe.each([
+  ['source', MIGRATE_SOURCE],
+  ['bundle', MIGRATE_BUNDLE],
+])('migration custom resource handler (%s)', (_, modulePath) => {
+  test('Create migrates, Update is idempotent, Delete keeps the data', async () => {
+    const url = await freshDatabase();
+    const { handler } = loadHandler<{ handler: MigrateHandler }>(modulePath, {});
+    Object.assign(process.env, { DB_SECRET_ARN: await createDatabaseSecret(url), DB_SSL_MODE: 'disable' });
+    try {
+      const created = await handler(customResourceEvent('Create'));
+      expect(created).toEqual({ PhysicalResourceId: 'kx-events-schema', Data: { SchemaVersion: '0001_events', Applied: '0001_events' } });
+      const updated = await handler(customResourceEvent('Update', created.PhysicalResourceId));
+      expect(updated).toEqual({ PhysicalResourceId: 'kx-events-schema', Data: { SchemaVersion: '0001_events', Applied: '' } });
+      expect(await handler(customResourceEvent('Delete', created.PhysicalResourceId))).toEqual({ PhysicalResourceId: 'kx-events-schema' });
+      const client = await connect(url);
+      try {
+        expect((await client.query("SELECT to_regclass('events') IS NOT NULL AS present")).rows[0].present).toBe(true);
+      } finally {
+        await client.end();
+      }
+    } finally {
+      delete process.env.DB_SECRET_ARN;
+      delete process.env.DB_SSL_MODE;
+    }
+  });
+
+  test('fails Create with a clear error when the secret is unreadable', async () => {
+    const { handler } = loadHandler<{ handler: MigrateHandler }>(modulePath, {});
+    Object.assign(process.env, { DB_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:missing-AbCdEf', DB_SSL_MODE: 'disable' });
+    try {
+      await expect(handler(customResourceEvent('Create'))).rejects.toMatchObject({ name: 'DatabaseSecretError', message: expect.stringContaining('could not read the database secret') });
+    } finally {
+      delete process.env.DB_SECRET_ARN;
+      delete process.env.DB_SSL_MODE;
+    }
+  });
+});
