@@ -13,7 +13,8 @@ describe.each(DECORATOR_MODES)('@EventTracking with %s decorators', (mode) => {
   });
 
   test('decorated methods keep `this` and their results, publish on success only, and propagate errors', async () => {
-    const outcome = await compilation.run(FIXTURE) as { placed: unknown; declined: unknown; counted: unknown; events: Array<Record<string, unknown>> };
+    type Outcome = { placed: unknown; declined: unknown; counted: unknown; events: Array<Record<string, unknown>> };
+    const outcome = await compilation.run(FIXTURE) as Outcome;
     expect(outcome.placed).toEqual({ orderId: 'order-sku-1' });
     expect(outcome.declined).toBe('card declined');
     expect(outcome.counted).toBe(7);
