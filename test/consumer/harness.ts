@@ -6,10 +6,11 @@
 import { randomUUID } from 'crypto';
 import * as path from 'path';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { Client } from 'pg';
 import { runMigrations } from '../../lambda/lib/migrations';
-import { secretsManagerClient } from '../setup/test-bed';
+import { freshDatabase, freshQueues, secretsManagerClient, sqsClient } from '../setup/test-bed';
 
 export const CONSUMER_SOURCE = path.resolve(__dirname, '../../lambda/consumer.lambda.ts');
 export const CONSUMER_BUNDLE = path.resolve(__dirname, '../../assets/lambda/consumer.lambda/index.js');
@@ -94,4 +95,97 @@ export function sqsRecord(body: string, options: { receiveCount?: number; messag
     eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:kx-events',
     awsRegion: 'us-east-1',
   };
+}
+
+/** A valid event, as the decorators publish it. */
+export function trackedEvent(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    eventId: randomUUID(),
+    clientId: 'client-1',
+    entityType: 'user',
+    eventType: 'user_created',
+    source: 'api',
+    pointsAwarded: 10,
+    occurredAt: new Date().toISOString(),
+    metadata: { plan: 'pro', tags: ['a', 'b'] },
+    ...overrides,
+  };
+}
+
+/** What one invocation returned and logged. */
+export interface Invocation {
+  readonly failures: string[];
+  readonly summary: Record<string, number>;
+  readonly lines: Array<Record<string, unknown>>;
+}
+
+/** Invokes the consumer on the records, capturing its log lines (it writes one JSON object a line). */
+export async function invoke(handler: ConsumerHandler, records: SQSRecord[]): Promise<Invocation> {
+  const written: string[] = [];
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    written.push(chunk.toString());
+    return true;
+  });
+  let response: SQSBatchResponse;
+  try {
+    response = await handler({ Records: records });
+  } finally {
+    spy.mockRestore();
+  }
+  const lines = written.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+  const batch = lines.filter((line) => line.message === 'batch');
+  expect(batch).toHaveLength(1);
+  const { received, inserted, duplicates, invalid, deferred, failed, unlinked } = batch[0] as Record<string, number>;
+  return { failures: response.batchItemFailures.map((f) => f.itemIdentifier), summary: { received, inserted, duplicates, invalid, deferred, failed, unlinked }, lines };
+}
+
+/** Drops a test database, closing the connections a handler left open in it. */
+export async function dropDatabase(databaseUrl: string): Promise<void> {
+  const admin = new URL(databaseUrl);
+  const name = admin.pathname.slice(1);
+  admin.pathname = '/postgres';
+  const client = await connect(admin.toString());
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+export interface ConsumerBed {
+  readonly handler: ConsumerHandler;
+  readonly databaseUrl: string;
+  readonly deadLetterQueueUrl: string;
+  readonly secretArn: string;
+}
+
+/**
+ * A consumer as a new container runs it (from source or the bundle), on its own
+ * migrated database, secret and dead-letter queue.
+ */
+export async function consumerBed(modulePath: string, options: { maxReceiveCount?: number; databaseUrl?: string; deadLetterQueueUrl?: string } = {}): Promise<ConsumerBed> {
+  const databaseUrl = options.databaseUrl ?? await freshDatabase();
+  await migrate(databaseUrl);
+  const deadLetterQueueUrl = options.deadLetterQueueUrl ?? (await freshQueues()).deadLetterQueueUrl;
+  const secretArn = await createDatabaseSecret(databaseUrl);
+  const { handler } = loadHandler<{ handler: ConsumerHandler }>(modulePath, {
+    DB_SECRET_ARN: secretArn,
+    DB_SSL_MODE: 'disable',
+    DEAD_LETTER_QUEUE_URL: deadLetterQueueUrl,
+    MAX_RECEIVE_COUNT: String(options.maxReceiveCount ?? 3),
+  });
+  return { handler, databaseUrl, deadLetterQueueUrl, secretArn };
+}
+
+/** Every message now in the queue (received once, with all attributes). */
+export async function drainQueue(queueUrl: string, expected: number): Promise<Message[]> {
+  const sqs = sqsClient();
+  const messages: Message[] = [];
+  for (let attempt = 0; attempt < 20 && messages.length < expected; attempt++) {
+    const out = await sqs.send(new ReceiveMessageCommand({
+      QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'], VisibilityTimeout: 300,
+    }));
+    messages.push(...(out.Messages ?? []));
+  }
+  return messages;
 }

@@ -1,0 +1,97 @@
+/**
+ * Moves messages that can never be stored to the dead-letter queue at once: the
+ * original body and message attributes, plus the reason as an attribute.
+ */
+import type { MessageAttributeValue, SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
+
+/** The message attribute that carries why a message was dead-lettered. */
+export const REASON_ATTRIBUTE = 'kx-events.reason';
+/** Longer reasons are cut to this many characters. */
+const MAX_REASON_LENGTH = 1_000;
+/** SendMessageBatch takes at most 10 entries and 256 KiB in all. */
+const MAX_ENTRIES = 10;
+const MAX_REQUEST_BYTES = 262_144;
+
+export interface DeadLetter {
+  readonly record: SQSRecord;
+  readonly reason: string;
+}
+
+/**
+ * The SQS SDK, loaded when a first message is dead-lettered: most containers never
+ * dead-letter, and loading it would add tens of milliseconds to every cold start.
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const sqsSdk = (): typeof import('@aws-sdk/client-sqs') => require('@aws-sdk/client-sqs');
+
+export class DeadLetterQueue {
+  constructor(private readonly queueUrl: string, private sqs?: SQSClient) {}
+
+  /**
+   * Sends the letters; returns the message ids of those that could not be sent
+   * (the caller reports them as batch item failures, so none is lost).
+   */
+  async send(letters: readonly DeadLetter[]): Promise<Set<string>> {
+    const unsent = new Set<string>();
+    await Promise.all(requests(letters.map(entry)).map(async (entries) => {
+      try {
+        const { SQSClient, SendMessageBatchCommand } = sqsSdk();
+        this.sqs ??= new SQSClient({});
+        const out = await this.sqs.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }));
+        for (const failed of out.Failed ?? []) unsent.add(letters[Number(failed.Id)].record.messageId);
+      } catch {
+        for (const e of entries) unsent.add(letters[Number(e.Id)].record.messageId);
+      }
+    }));
+    return unsent;
+  }
+}
+
+function entry(letter: DeadLetter, index: number): SendMessageBatchRequestEntry {
+  const attributes: Record<string, MessageAttributeValue> = {};
+  for (const [name, value] of Object.entries(letter.record.messageAttributes)) {
+    attributes[name] = {
+      DataType: value.dataType,
+      StringValue: value.stringValue,
+      BinaryValue: value.binaryValue === undefined ? undefined : Buffer.from(value.binaryValue, 'base64'),
+    };
+  }
+  attributes[REASON_ATTRIBUTE] = { DataType: 'String', StringValue: attributeText(letter.reason) };
+  return { Id: String(index), MessageBody: letter.record.body, MessageAttributes: attributes };
+}
+
+/** Groups entries into requests within SendMessageBatch's limits. */
+function requests(entries: SendMessageBatchRequestEntry[]): SendMessageBatchRequestEntry[][] {
+  const batches: SendMessageBatchRequestEntry[][] = [];
+  let current: SendMessageBatchRequestEntry[] = [];
+  let bytes = 0;
+  for (const e of entries) {
+    const size = entryBytes(e);
+    if (current.length === MAX_ENTRIES || (current.length > 0 && bytes + size > MAX_REQUEST_BYTES)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(e);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+/** The size SQS counts: the body, and each attribute's name, type and value. */
+function entryBytes(e: SendMessageBatchRequestEntry): number {
+  let bytes = Buffer.byteLength(e.MessageBody ?? '');
+  for (const [name, value] of Object.entries(e.MessageAttributes ?? {})) {
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(value.DataType ?? '')
+      + Buffer.byteLength(value.StringValue ?? '') + (value.BinaryValue?.length ?? 0);
+  }
+  return bytes;
+}
+
+/** One line, within the length limit, in the characters SQS allows in an attribute. */
+function attributeText(reason: string): string {
+  const clean = reason.replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '\uFFFD');
+  return clean.length > MAX_REASON_LENGTH ? `${clean.slice(0, MAX_REASON_LENGTH - 1)}…` : clean;
+}

@@ -1,0 +1,261 @@
+/**
+ * The consumer's engine: one SQS batch in, every valid event stored once, every
+ * invalid message in the dead-letter queue with its reason, and every message that
+ * must be retried in batchItemFailures. It never throws.
+ */
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { DatabaseConnection } from './database';
+import { isStatementError } from './database';
+import type { DeadLetter, DeadLetterQueue } from './dead-letter-queue';
+import { eventRow, findStoredEvents, insertEvents } from './events-table';
+import { describeError, log, logBatch } from './telemetry';
+import { describeProblems, validateTrackedEvent, type TrackedEvent } from '../../packages/kx-events-decorators/src/contract';
+
+export interface EventConsumerOptions {
+  readonly database: DatabaseConnection;
+  readonly deadLetterQueue: DeadLetterQueue;
+  /** The queue's maxReceiveCount: on this receive, an event whose predecessor is missing is stored unlinked. */
+  readonly maxReceiveCount: number;
+}
+
+/** What became of one message. */
+type Outcome = 'inserted' | 'duplicate' | 'invalid' | 'deferred' | 'failed';
+
+/** A valid event, and the message that carried it. */
+interface Candidate {
+  readonly record: SQSRecord;
+  readonly event: TrackedEvent;
+  readonly id: string;
+  readonly previous: string | null;
+  readonly lastReceive: boolean;
+}
+
+/** SQLSTATE 23503: the FK refused a link (its target vanished since it was found). */
+const FOREIGN_KEY_VIOLATION = '23503';
+
+export class EventConsumer {
+  constructor(private readonly options: EventConsumerOptions) {}
+
+  async consume(event: SQSEvent): Promise<SQSBatchResponse> {
+    const batch = new Batch(event.Records);
+    try {
+      const candidates: Candidate[] = [];
+      const invalid: DeadLetter[] = [];
+      for (const record of event.Records) {
+        const parsed = parse(record, this.options.maxReceiveCount);
+        if ('reason' in parsed) invalid.push(parsed);
+        else candidates.push(parsed);
+      }
+      // The dead-letter sends for invalid messages run while the database works.
+      const sentInvalid = this.deadLetter(batch, invalid);
+      const rejected = await this.store(batch, candidates);
+      await Promise.all([sentInvalid, this.deadLetter(batch, rejected)]);
+    } catch (err) {
+      log('ERROR', 'unexpected failure: the unfinished messages are left for redelivery', { error: describeError(err, false) });
+    }
+    return batch.finish();
+  }
+
+  /** Stores the candidates; returns those the database rejected for their own data. */
+  private async store(batch: Batch, candidates: Candidate[]): Promise<DeadLetter[]> {
+    const { representatives, followers } = collapseDuplicates(candidates);
+    const rejected: DeadLetter[] = [];
+    if (representatives.length > 0) {
+      try {
+        await this.options.database.use(async (client) => {
+          const ids = new Set(representatives.map((c) => c.id));
+          const outside = [...new Set(representatives.flatMap((c) => (c.previous && !ids.has(c.previous) ? [c.previous] : [])))];
+          const stored = outside.length > 0 ? await batch.timed(() => findStoredEvents(client, outside)) : new Set<string>();
+          const insert = async (rows: Candidate[]): Promise<void> => {
+            const { linked, deferred } = resolveLinks(rows, stored);
+            for (const c of deferred) batch.settle(c.record, 'deferred');
+            if (linked.length === 0) return;
+            try {
+              const inserted = await batch.timed(() => insertEvents(client, linked.map(({ candidate, link }) => eventRow(candidate.event, link))));
+              for (const { candidate, link } of linked) {
+                stored.add(candidate.id);
+                batch.settle(candidate.record, inserted.has(candidate.id) ? 'inserted' : 'duplicate', link.claimed !== null);
+              }
+            } catch (err) {
+              if (!isRejectedData(err)) throw err;
+              if (linked.length > 1) {
+                // Isolate the bad row: each half in its own statement, predecessors first.
+                const half = Math.ceil(linked.length / 2);
+                await insert(linked.slice(0, half).map((l) => l.candidate));
+                await insert(linked.slice(half).map((l) => l.candidate));
+              } else if ((err as { code?: string }).code === FOREIGN_KEY_VIOLATION) {
+                batch.settle(linked[0].candidate.record, 'deferred');
+              } else {
+                rejected.push({ record: linked[0].candidate.record, reason: databaseReason(err) });
+              }
+            }
+          };
+          await insert(predecessorsFirst(representatives));
+        });
+      } catch (err) {
+        log('ERROR', 'database unavailable: the unfinished messages are left for redelivery', { error: describeError(err) });
+      }
+    }
+    // A message that repeats an event shares the fate of the one that carried it.
+    for (const [record, representative] of followers) {
+      const outcome = batch.outcome(representative.record);
+      if (outcome === 'inserted' || outcome === 'duplicate') {batch.settle(record, 'duplicate');} else if (outcome === 'deferred') {batch.settle(record, 'deferred');} else {
+        const reason = rejected.find((r) => r.record === representative.record)?.reason;
+        if (reason) rejected.push({ record, reason });
+      }
+    }
+    return rejected;
+  }
+
+  private async deadLetter(batch: Batch, letters: DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return;
+    const unsent = await this.options.deadLetterQueue.send(letters);
+    if (unsent.size > 0) log('ERROR', 'dead-letter queue unreachable: the messages are left for redelivery', { count: unsent.size });
+    for (const { record } of letters) batch.settle(record, unsent.has(record.messageId) ? 'failed' : 'invalid');
+  }
+}
+
+/** A valid event, or the reason the message can never be stored. */
+function parse(record: SQSRecord, maxReceiveCount: number): Candidate | DeadLetter {
+  let value: unknown;
+  try {
+    value = JSON.parse(record.body);
+  } catch (err) {
+    return { record, reason: `body: must be a JSON TrackedEvent, got text that is not JSON (${(err as Error).message})` };
+  }
+  const problems = validateTrackedEvent(value);
+  if (problems.length > 0) return { record, reason: describeProblems(problems) };
+  const event = value as TrackedEvent;
+  return {
+    record,
+    event,
+    id: event.eventId.toLowerCase(),
+    previous: event.previousEventId?.toLowerCase() ?? null,
+    lastReceive: Number(record.attributes.ApproximateReceiveCount) >= maxReceiveCount,
+  };
+}
+
+/**
+ * One candidate per event id: the one received most often, so that an event on its
+ * last receive is never deferred because a fresher copy of it came along.
+ */
+function collapseDuplicates(candidates: Candidate[]): { representatives: Candidate[]; followers: Map<SQSRecord, Candidate> } {
+  const byId = new Map<string, Candidate>();
+  for (const c of candidates) {
+    const kept = byId.get(c.id);
+    if (!kept || receiveCount(c) > receiveCount(kept)) byId.set(c.id, c);
+  }
+  const followers = new Map<SQSRecord, Candidate>();
+  for (const c of candidates) {
+    const kept = byId.get(c.id)!;
+    if (kept !== c) followers.set(c.record, kept);
+  }
+  return { representatives: [...byId.values()], followers };
+}
+
+function receiveCount(c: Candidate): number {
+  return Number(c.record.attributes.ApproximateReceiveCount) || 0;
+}
+
+/** Orders candidates so that each comes after its predecessor when both are in the batch. */
+function predecessorsFirst(candidates: Candidate[]): Candidate[] {
+  const byId = new Map(candidates.map((c) => [c.id, c]));
+  const ordered: Candidate[] = [];
+  const placed = new Set<Candidate>();
+  for (const start of candidates) {
+    const chain: Candidate[] = [];
+    for (let c: Candidate | undefined = start; c && !placed.has(c); c = c.previous ? byId.get(c.previous) : undefined) {
+      placed.add(c);
+      chain.push(c);
+    }
+    ordered.push(...chain.reverse());
+  }
+  return ordered;
+}
+
+interface Link {
+  readonly previous: string | null;
+  readonly claimed: string | null;
+}
+
+interface LinkedCandidate {
+  readonly candidate: Candidate;
+  readonly link: Link;
+}
+
+/**
+ * Decides each row's link for one statement. The link is kept when its target is
+ * stored or in the same statement. Otherwise the row waits for redelivery, or, on
+ * its last receive, is stored unlinked with the claim kept. A row whose target
+ * waits, waits too (or goes unlinked), so the statement never breaks the FK.
+ */
+function resolveLinks(rows: Candidate[], stored: ReadonlySet<string>): { linked: LinkedCandidate[]; deferred: Candidate[] } {
+  const included = new Set(rows.map((c) => c.id));
+  const unlinked = new Set<Candidate>();
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const c of rows) {
+      if (!c.previous || !included.has(c.id) || unlinked.has(c) || stored.has(c.previous) || included.has(c.previous)) continue;
+      if (c.lastReceive) unlinked.add(c);
+      else included.delete(c.id);
+      changed = true;
+    }
+  }
+  return {
+    linked: rows.filter((c) => included.has(c.id)).map((candidate) => ({
+      candidate,
+      link: unlinked.has(candidate) ? { previous: null, claimed: candidate.previous } : { previous: candidate.previous, claimed: null },
+    })),
+    deferred: rows.filter((c) => !included.has(c.id)),
+  };
+}
+
+/** A statement the server refused for the rows' own data (class 22 data exception, class 23 integrity). */
+function isRejectedData(err: unknown): boolean {
+  return isStatementError(err) && /^2[23]/.test((err as { code: string }).code);
+}
+
+function databaseReason(err: unknown): string {
+  const e = err as { message?: string; code?: string; detail?: string };
+  return `database: ${e.message} (SQLSTATE ${e.code}${e.detail ? `; ${e.detail}` : ''})`;
+}
+
+/** The batch's bookkeeping: each message's outcome, database time, and the summary at the end. */
+class Batch {
+  private readonly outcomes = new Map<SQSRecord, Outcome>();
+  private readonly unlinked = new Set<SQSRecord>();
+  private dbMs = 0;
+
+  constructor(private readonly records: SQSRecord[]) {}
+
+  settle(record: SQSRecord, outcome: Outcome, unlinked = false): void {
+    this.outcomes.set(record, outcome);
+    if (unlinked) this.unlinked.add(record);
+  }
+
+  outcome(record: SQSRecord): Outcome | undefined {
+    return this.outcomes.get(record);
+  }
+
+  async timed<T>(statement: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    try {
+      return await statement();
+    } finally {
+      this.dbMs += performance.now() - start;
+    }
+  }
+
+  /** Every message without an outcome failed; deferred and failed ones are retried. */
+  finish(): SQSBatchResponse {
+    const counts = { received: this.records.length, inserted: 0, duplicates: 0, invalid: 0, deferred: 0, failed: 0 };
+    const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+    for (const record of this.records) {
+      const outcome = this.outcomes.get(record) ?? 'failed';
+      counts[outcome === 'duplicate' ? 'duplicates' : outcome]++;
+      if (outcome === 'deferred' || outcome === 'failed') batchItemFailures.push({ itemIdentifier: record.messageId });
+    }
+    logBatch({ ...counts, unlinked: this.unlinked.size, dbMs: Math.round(this.dbMs) });
+    return { batchItemFailures };
+  }
+}

@@ -1,0 +1,141 @@
+import { randomUUID } from 'crypto';
+import {
+  connect, consumerBed, CONSUMER_BUNDLE, CONSUMER_SOURCE, drainQueue, dropDatabase, invoke, sqsRecord, trackedEvent, type ConsumerBed,
+} from './harness';
+import { REASON_ATTRIBUTE } from '../../lambda/lib/dead-letter-queue';
+
+async function storedRows(databaseUrl: string) {
+  const client = await connect(databaseUrl);
+  try {
+    const { rows } = await client.query(`SELECT event_id, client_id, previous_event_id, claimed_previous_event_id, event_type, metadata
+      FROM events ORDER BY created_at, event_id`);
+    return new Map(rows.map((row) => [row.event_id as string, row]));
+  } finally {
+    await client.end();
+  }
+}
+
+describe.each([
+  ['handler module', CONSUMER_SOURCE],
+  ['bundled asset', CONSUMER_BUNDLE],
+])('consumer (%s)', (_, modulePath) => {
+  let bed: ConsumerBed;
+  beforeEach(async () => {
+    bed = await consumerBed(modulePath, { maxReceiveCount: 3 });
+  });
+  afterEach(() => dropDatabase(bed.databaseUrl));
+
+  test('a mixed batch: valid events stored once, invalid ones in the DLQ with their reason, chains resolved or kept', async () => {
+    const valid = trackedEvent();
+    const injection = trackedEvent({
+      clientId: "x'); DROP TABLE events; --",
+      metadata: { q: "' OR 1=1; DELETE FROM events; --", nested: { 'key"\'': ['$1', '\\x00'] } },
+    });
+    const laterPredecessor = trackedEvent({ eventType: 'chain_first' });
+    const waitsForIt = trackedEvent({ eventType: 'chain_second', previousEventId: laterPredecessor.eventId });
+    const neverArrives = randomUUID();
+    const orphan = trackedEvent({ eventType: 'orphan', previousEventId: neverArrives });
+    const inBatchFirst = trackedEvent({ eventType: 'in_batch_first' });
+    const inBatchSecond = trackedEvent({ eventType: 'in_batch_second', previousEventId: (inBatchFirst.eventId as string).toUpperCase() });
+
+    const records = {
+      valid: sqsRecord(JSON.stringify(valid)),
+      duplicate: sqsRecord(JSON.stringify(valid)),
+      injection: sqsRecord(JSON.stringify(injection)),
+      notJson: sqsRecord('{"eventId": "unterminated', { attributes: { tenant: { dataType: 'String', stringValue: 'acme', stringListValues: [], binaryListValues: [] } } }),
+      longType: sqsRecord(JSON.stringify(trackedEvent({ eventType: 'e'.repeat(49) }))),
+      nul: sqsRecord(JSON.stringify(trackedEvent({ metadata: { note: 'before\u0000after' } }))),
+      waitsForIt: sqsRecord(JSON.stringify(waitsForIt)),
+      orphan: sqsRecord(JSON.stringify(orphan)),
+      inBatchSecond: sqsRecord(JSON.stringify(inBatchSecond)),
+      inBatchFirst: sqsRecord(JSON.stringify(inBatchFirst)),
+    };
+    const first = await invoke(bed.handler, Object.values(records));
+
+    expect(first.failures.sort()).toEqual([records.waitsForIt.messageId, records.orphan.messageId].sort());
+    expect(first.summary).toEqual({ received: 10, inserted: 4, duplicates: 1, invalid: 3, deferred: 2, failed: 0, unlinked: 0 });
+
+    let rows = await storedRows(bed.databaseUrl);
+    expect([...rows.keys()].sort()).toEqual([valid.eventId, injection.eventId, inBatchFirst.eventId, inBatchSecond.eventId].sort());
+    expect(rows.get(injection.eventId as string)).toMatchObject({ client_id: injection.clientId, metadata: injection.metadata });
+    expect(rows.get(inBatchSecond.eventId as string)).toMatchObject({ previous_event_id: inBatchFirst.eventId, claimed_previous_event_id: null });
+
+    const dead = await drainQueue(bed.deadLetterQueueUrl, 3);
+    const reasons = Object.fromEntries(dead.map((m) => [m.Body!, m.MessageAttributes?.[REASON_ATTRIBUTE]?.StringValue]));
+    expect(dead).toHaveLength(3);
+    expect(reasons[records.notJson.body]).toMatch(/^body: must be a JSON TrackedEvent, got text that is not JSON/);
+    expect(reasons[records.longType.body]).toBe('eventType: must be 1..48 characters, got 49');
+    expect(reasons[records.nul.body]).toMatch(/^metadata\.note: must not contain U\+0000/);
+    expect(dead.find((m) => m.Body === records.notJson.body)!.MessageAttributes!.tenant).toMatchObject({ DataType: 'String', StringValue: 'acme' });
+
+    // Redelivery: the predecessor has come; the orphan's has not, and it has receives left.
+    const second = await invoke(bed.handler, [
+      sqsRecord(JSON.stringify(laterPredecessor)),
+      sqsRecord(records.waitsForIt.body, { receiveCount: 2, messageId: records.waitsForIt.messageId }),
+      sqsRecord(records.orphan.body, { receiveCount: 2, messageId: records.orphan.messageId }),
+      sqsRecord(records.valid.body, { receiveCount: 2 }),
+    ]);
+    expect(second.failures).toEqual([records.orphan.messageId]);
+    expect(second.summary).toEqual({ received: 4, inserted: 2, duplicates: 1, invalid: 0, deferred: 1, failed: 0, unlinked: 0 });
+
+    // Its last receive: stored without the link, the claim kept.
+    const third = await invoke(bed.handler, [sqsRecord(records.orphan.body, { receiveCount: 3, messageId: records.orphan.messageId })]);
+    expect(third.failures).toEqual([]);
+    expect(third.summary).toEqual({ received: 1, inserted: 1, duplicates: 0, invalid: 0, deferred: 0, failed: 0, unlinked: 1 });
+
+    rows = await storedRows(bed.databaseUrl);
+    expect(rows.size).toBe(7);
+    expect(rows.get(waitsForIt.eventId as string)).toMatchObject({ previous_event_id: laterPredecessor.eventId, claimed_previous_event_id: null });
+    expect(rows.get(orphan.eventId as string)).toMatchObject({ previous_event_id: null, claimed_previous_event_id: neverArrives });
+  });
+
+  test('a row the database rejects is isolated: the others are stored, it goes to the DLQ with the database\'s reason', async () => {
+    const client = await connect(bed.databaseUrl);
+    try {
+      // A rule the contract does not know, as a stricter schema would add.
+      await client.query("ALTER TABLE events ADD CONSTRAINT no_poison CHECK (event_type <> 'poison')");
+    } finally {
+      await client.end();
+    }
+    const parent = trackedEvent({ eventType: 'poison' });
+    const child = trackedEvent({ previousEventId: parent.eventId });
+    const good = Array.from({ length: 40 }, () => trackedEvent());
+    const records = [sqsRecord(JSON.stringify(parent)), sqsRecord(JSON.stringify(child)), ...good.map((e) => sqsRecord(JSON.stringify(e)))];
+
+    const result = await invoke(bed.handler, records);
+    // The child of the rejected event waits for it, like any event whose predecessor is missing.
+    expect(result.failures).toEqual([records[1].messageId]);
+    expect(result.summary).toEqual({ received: 42, inserted: 40, duplicates: 0, invalid: 1, deferred: 1, failed: 0, unlinked: 0 });
+    expect([...(await storedRows(bed.databaseUrl)).keys()].sort()).toEqual(good.map((e) => e.eventId).sort());
+
+    const dead = await drainQueue(bed.deadLetterQueueUrl, 1);
+    expect(dead.map((m) => m.Body)).toEqual([records[0].body]);
+    expect(dead[0].MessageAttributes![REASON_ATTRIBUTE].StringValue).toMatch(/^database: new row for relation "events" violates check constraint "no_poison" \(SQLSTATE 23514/);
+  });
+});
+
+describe('consumer at the event source\'s largest batch', () => {
+  let bed: ConsumerBed;
+  beforeAll(async () => {
+    bed = await consumerBed(CONSUMER_SOURCE);
+  });
+  afterAll(() => dropDatabase(bed.databaseUrl));
+
+  test('stores 10,000 events of one batch, each once, redelivered or not', async () => {
+    const events = Array.from({ length: 10_000 }, (_, i) => trackedEvent({ userId: `user-${i % 97}`, metadata: { i, text: 'x'.repeat(200) } }));
+    const records = events.map((e) => sqsRecord(JSON.stringify(e)));
+    const first = await invoke(bed.handler, records);
+    expect(first.failures).toEqual([]);
+    expect(first.summary).toMatchObject({ received: 10_000, inserted: 10_000 });
+
+    const again = await invoke(bed.handler, records.slice(0, 5_000).map((r) => sqsRecord(r.body, { receiveCount: 2 })));
+    expect(again.summary).toMatchObject({ received: 5_000, inserted: 0, duplicates: 5_000 });
+
+    const client = await connect(bed.databaseUrl);
+    try {
+      expect((await client.query('SELECT count(DISTINCT event_id)::int AS n, count(*)::int AS total FROM events')).rows[0]).toEqual({ n: 10_000, total: 10_000 });
+    } finally {
+      await client.end();
+    }
+  });
+});
