@@ -1,0 +1,167 @@
+/**
+ * The producer against moto's SQS, through the real AWS SDK: what a decorated handler publishes
+ * arrives intact, and publishEvents sends what it can and logs the rest.
+ */
+import { randomUUID } from 'crypto';
+import { CreateQueueCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  EventTracking, MAX_EVENT_BYTES, publishEvents, validateTrackedEvent, type TrackedEvent,
+} from '../../packages/kx-events-decorators/src';
+import { recordLogs, type LogRecorder } from '../../packages/kx-events-decorators/test/log-records';
+import { freshQueues, sqsClient } from '../setup/test-bed';
+
+let sqs: SQSClient;
+let logs: LogRecorder;
+beforeAll(() => { sqs = sqsClient(); });
+beforeEach(() => { logs = recordLogs(); });
+afterEach(() => {
+  logs.restore();
+  delete process.env.EVENTS_QUEUE_URL;
+});
+
+/** Receives until `count` messages arrived (or a receive comes back empty). */
+async function receiveAll(queueUrl: string, count: number): Promise<Message[]> {
+  const messages: Message[] = [];
+  while (messages.length < count) {
+    const out = await sqs.send(new ReceiveMessageCommand({
+      QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 2, MessageAttributeNames: ['All'],
+    }));
+    if (!out.Messages?.length) break;
+    messages.push(...out.Messages);
+  }
+  return messages;
+}
+
+const PREVIOUS = '6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b';
+
+class Checkout {
+  @EventTracking('order', 'order_placed', {
+    source: 'checkout',
+    campaignId: 'spring-sale',
+    pointsAwarded: 2_147_483_647,
+    userId: (_result: unknown, event: { body: string }) => JSON.parse(event.body).userId,
+    entityId: (result: { orderId: string }) => result.orderId,
+    sessionId: 'sess-ü-😀',
+    metadata: (result: { orderId: string; total: number }) => ({ total: result.total, lines: [{ sku: 'a', qty: 2 }], note: 'naïve ☕', empty: null }),
+  })
+  async placeOrder(event: { body: string }, _context: unknown) {
+    return { statusCode: 201, orderId: `ord-${JSON.parse(event.body).userId}`, total: 99.99 };
+  }
+}
+
+describe('a decorated handler, publishing to moto', () => {
+  test('its event arrives with every field intact, and with the message attributes', async () => {
+    const { queueUrl } = await freshQueues();
+    process.env.EVENTS_QUEUE_URL = queueUrl;
+    const event = { headers: { 'x-client-id': 'client-42', 'X-Previous-Event-Id': PREVIOUS }, body: JSON.stringify({ userId: 'user-7' }) };
+    const result = await new Checkout().placeOrder(event, {});
+    expect(result).toEqual({ statusCode: 201, orderId: 'ord-user-7', total: 99.99 });
+
+    const [message, ...more] = await receiveAll(queueUrl, 1);
+    expect(more).toEqual([]);
+    const arrived = JSON.parse(message.Body!) as TrackedEvent;
+    expect(validateTrackedEvent(arrived)).toEqual([]);
+    expect(arrived).toEqual({
+      eventId: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
+      clientId: 'client-42',
+      previousEventId: PREVIOUS,
+      userId: 'user-7',
+      entityId: 'ord-user-7',
+      entityType: 'order',
+      eventType: 'order_placed',
+      source: 'checkout',
+      campaignId: 'spring-sale',
+      pointsAwarded: 2_147_483_647,
+      sessionId: 'sess-ü-😀',
+      occurredAt: expect.any(String),
+      metadata: { total: 99.99, lines: [{ sku: 'a', qty: 2 }], note: 'naïve ☕', empty: null },
+    });
+    expect(Math.abs(Date.parse(arrived.occurredAt) - Date.now())).toBeLessThan(60_000);
+    expect(message.MessageAttributes).toEqual({
+      eventType: { DataType: 'String', StringValue: 'order_placed' },
+      entityType: { DataType: 'String', StringValue: 'order' },
+      clientId: { DataType: 'String', StringValue: 'client-42' },
+    });
+    expect(logs.records()).toEqual([]);
+  });
+
+  test('a base64 body carries the clientId', async () => {
+    const { queueUrl } = await freshQueues();
+    process.env.EVENTS_QUEUE_URL = queueUrl;
+    class Ping {
+      @EventTracking('ping', 'pinged')
+      async ping(_event: unknown) { return 'pong'; }
+    }
+    await new Ping().ping({ body: Buffer.from('{"clientId":"from-body"}').toString('base64'), isBase64Encoded: true });
+    const [message] = await receiveAll(queueUrl, 1);
+    expect(JSON.parse(message.Body!).clientId).toBe('from-body');
+  });
+});
+
+describe('publishEvents against moto', () => {
+  const event = (i: number, extra: Partial<TrackedEvent> = {}): TrackedEvent => ({
+    eventId: randomUUID(), clientId: 'acme', entityType: 'item', eventType: `item_${i}`, occurredAt: new Date().toISOString(), ...extra,
+  });
+
+  test('sends 25 events in chunks; an invalid and an oversize event are logged, not sent, and the rest arrive', async () => {
+    const { queueUrl } = await freshQueues();
+    const events = Array.from({ length: 25 }, (_, i) => event(i));
+    events[4] = event(4, { pointsAwarded: 0.5 });
+    events[17] = event(17, { metadata: { blob: 'x'.repeat(MAX_EVENT_BYTES) } });
+    const summary = await publishEvents(events, { queueUrl });
+    expect(summary).toEqual({ published: 23, unpublished: 2 });
+    const arrived = (await receiveAll(queueUrl, 23)).map((m) => JSON.parse(m.Body!).eventType).sort();
+    expect(arrived).toEqual(events.filter((_, i) => i !== 4 && i !== 17).map((e) => e.eventType).sort());
+    const unpublished = logs.records('kx-events.unpublished');
+    expect(unpublished.map((r) => [r.reason, (r.event as TrackedEvent).eventType])).toEqual([['invalid', 'item_4'], ['invalid', 'item_17']]);
+    expect(unpublished[1].problems).toMatch(/^event: must serialize to at most 262144 bytes/);
+  });
+
+  test('large events are chunked by bytes too: five 250 KB events all arrive', async () => {
+    // In one batch they would be 1.25 MB: more than SQS (256 KiB) and moto (1 MiB) accept.
+    const { queueUrl } = await freshQueues();
+    const events = Array.from({ length: 5 }, (_, i) => event(i, { metadata: { blob: 'y'.repeat(250_000) } }));
+    expect(await publishEvents(events, { queueUrl })).toEqual({ published: 5, unpublished: 0 });
+    expect(await receiveAll(queueUrl, 5)).toHaveLength(5);
+  });
+
+  test('a chunk the queue rejects is logged event by event; the other chunks arrive', async () => {
+    // A queue whose maximum message size is 1 KiB rejects the whole batch that holds a 2 KB message.
+    const queueUrl = (await sqs.send(new CreateQueueCommand({
+      QueueName: `kx-small-${randomUUID().slice(0, 8)}`, Attributes: { MaximumMessageSize: '1024' },
+    }))).QueueUrl!;
+    const events = Array.from({ length: 25 }, (_, i) => event(i));
+    events[13] = event(13, { metadata: { blob: 'z'.repeat(2000) } });
+    const summary = await publishEvents(events, { queueUrl });
+    expect(summary).toEqual({ published: 15, unpublished: 10 });
+    const failed = logs.records('kx-events.unpublished');
+    expect(failed.map((r) => (r.event as TrackedEvent).eventType).sort()).toEqual(events.slice(10, 20).map((e) => e.eventType).sort());
+    expect(new Set(failed.map((r) => r.reason))).toEqual(new Set(['failed']));
+    const arrived = (await receiveAll(queueUrl, 15)).map((m) => JSON.parse(m.Body!).eventType).sort();
+    expect(arrived).toEqual([...events.slice(0, 10), ...events.slice(20)].map((e) => e.eventType).sort());
+  });
+
+  test('entries the queue reports as Failed in a batch response are logged as rejected; the rest count as published', async () => {
+    const { queueUrl } = await freshQueues();
+    // moto answers every entry of a valid batch with success; this fault is injected: the middleware
+    // rewrites moto's real response to report two entries as failed, as SQS does under partial failure.
+    const client = sqsClient();
+    client.middlewareStack.add((next) => async (args) => {
+      const out = await next(args) as { output: { Successful?: Array<{ Id?: string }>; Failed?: unknown[] } };
+      const failing = new Set(['3', '7']);
+      if (out.output.Successful) {
+        out.output.Failed = out.output.Successful.filter((s) => failing.has(s.Id!))
+          .map((s) => ({ Id: s.Id, Code: 'InternalError', Message: 'injected', SenderFault: false }));
+        out.output.Successful = out.output.Successful.filter((s) => !failing.has(s.Id!));
+      }
+      return out as never;
+    }, { step: 'initialize', name: 'injectBatchFailures' });
+    const events = Array.from({ length: 10 }, (_, i) => event(i));
+    expect(await publishEvents(events, { queueUrl, sqsClient: client })).toEqual({ published: 8, unpublished: 2 });
+    const rejected = logs.records('kx-events.unpublished');
+    expect(rejected.map((r) => [r.reason, (r.event as TrackedEvent).eventId])).toEqual([
+      ['rejected', events[3].eventId], ['rejected', events[7].eventId],
+    ]);
+    expect(rejected[0].error).toEqual({ name: 'InternalError', message: 'injected', senderFault: false });
+  });
+});
