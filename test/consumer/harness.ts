@@ -136,7 +136,11 @@ export async function invoke(handler: ConsumerHandler, records: SQSRecord[]): Pr
   const batch = lines.filter((line) => line.message === 'batch');
   expect(batch).toHaveLength(1);
   const { received, inserted, duplicates, invalid, deferred, failed, unlinked } = batch[0] as Record<string, number>;
-  return { failures: response.batchItemFailures.map((f) => f.itemIdentifier), summary: { received, inserted, duplicates, invalid, deferred, failed, unlinked }, lines };
+  return {
+    failures: response.batchItemFailures.map((f) => f.itemIdentifier),
+    summary: { received, inserted, duplicates, invalid, deferred, failed, unlinked },
+    lines,
+  };
 }
 
 /** Drops a test database, closing the connections a handler left open in it. */
@@ -163,7 +167,16 @@ export interface ConsumerBed {
  * A consumer as a new container runs it (from source or the bundle), on its own
  * migrated database, secret and dead-letter queue.
  */
-export async function consumerBed(modulePath: string, options: { maxReceiveCount?: number; databaseUrl?: string; deadLetterQueueUrl?: string } = {}): Promise<ConsumerBed> {
+export interface ConsumerBedOptions {
+  /** @default 3 */
+  readonly maxReceiveCount?: number;
+  /** @default - a fresh database on the test server */
+  readonly databaseUrl?: string;
+  /** @default - a fresh queue's dead-letter queue */
+  readonly deadLetterQueueUrl?: string;
+}
+
+export async function consumerBed(modulePath: string, options: ConsumerBedOptions = {}): Promise<ConsumerBed> {
   const databaseUrl = options.databaseUrl ?? await freshDatabase();
   await migrate(databaseUrl);
   const deadLetterQueueUrl = options.deadLetterQueueUrl ?? (await freshQueues()).deadLetterQueueUrl;
