@@ -1,0 +1,521 @@
+import { Annotations, CfnOutput, CustomResource, Duration, Names, RemovalPolicy, Tokenization } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import { acknowledgePipelineFindings } from './private/acknowledged-findings';
+import { ConsumerFunction } from './private/consumer-function';
+import { MAX_DEAD_LETTER_BYTES, MAX_EVENT_BYTES } from './private/message-size';
+import { MigrateFunction } from './private/migrate-function';
+import { createPipelineAlarms } from './private/pipeline-alarms';
+import { pipelineSettings } from './private/pipeline-settings';
+import { validatePipelineSettings } from './private/validate-pipeline-settings';
+
+/**
+ * Properties of a KxEventsPipeline. Every property is optional.
+ */
+export interface KxEventsPipelineProps {
+  /**
+   * The VPC to deploy the database and the functions into.
+   *
+   * It needs private subnets with egress (the functions reach SQS, Secrets Manager and KMS through them)
+   * and, preferably, isolated subnets for the database. A VPC without isolated subnets gets the database
+   * in its private subnets, with a warning.
+   *
+   * @default - a new VPC: 2 AZs, public subnets, private subnets with egress, and isolated subnets for the database
+   */
+  readonly vpc?: ec2.IVpc;
+
+  /**
+   * The number of NAT gateways of the new VPC. Ignored, with a warning, when `vpc` is given.
+   *
+   * @default 1
+   */
+  readonly natGateways?: number;
+
+  /**
+   * The database's instance type.
+   *
+   * @default - t4g.micro
+   */
+  readonly databaseInstanceType?: ec2.InstanceType;
+
+  /**
+   * The database's allocated storage, in GiB.
+   *
+   * @default 20
+   */
+  readonly allocatedStorageGiB?: number;
+
+  /**
+   * The upper limit of storage autoscaling, in GiB.
+   *
+   * @default 100
+   */
+  readonly maxAllocatedStorageGiB?: number;
+
+  /**
+   * Whether the database runs in two Availability Zones.
+   *
+   * @default false
+   */
+  readonly multiAz?: boolean;
+
+  /**
+   * How long automated database backups are kept: 0 to 35 days.
+   *
+   * @default Duration.days(7)
+   */
+  readonly backupRetention?: Duration;
+
+  /**
+   * Whether the database has deletion protection.
+   *
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+
+  /**
+   * What happens to the database when it leaves the stack.
+   *
+   * @default RemovalPolicy.SNAPSHOT
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * The name of the database that holds the `events` table.
+   *
+   * @default 'events'
+   */
+  readonly databaseName?: string;
+
+  /**
+   * How often the database credentials are rotated.
+   *
+   * @default Duration.days(30)
+   */
+  readonly rotationInterval?: Duration;
+
+  /**
+   * The largest number of messages the consumer receives in one batch: 1 to 10,000, and above 10
+   * only with `maxBatchingWindow`.
+   *
+   * @default 10
+   */
+  readonly batchSize?: number;
+
+  /**
+   * How long Lambda gathers messages before it invokes the consumer: at most 300 seconds.
+   *
+   * @default - none: the consumer is invoked as soon as messages are available
+   */
+  readonly maxBatchingWindow?: Duration;
+
+  /**
+   * The largest number of consumer invocations that run at once: 2 to 1,000.
+   * It protects the database's connections: each consumer holds one.
+   *
+   * @default 5
+   */
+  readonly maxConcurrency?: number;
+
+  /**
+   * The events queue's visibility timeout: at least 6 × `consumerTimeout`.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly visibilityTimeout?: Duration;
+
+  /**
+   * How many times a message is received before it moves to the dead-letter queue.
+   *
+   * @default 3
+   */
+  readonly maxReceiveCount?: number;
+
+  /**
+   * How long the events queue keeps a message: 60 seconds to 14 days.
+   *
+   * @default Duration.days(4)
+   */
+  readonly retentionPeriod?: Duration;
+
+  /**
+   * How long the dead-letter queue keeps a message: 60 seconds to 14 days. A message that is redriven
+   * keeps its original enqueue time, so keep this longer than `retentionPeriod`.
+   *
+   * @default Duration.days(14)
+   */
+  readonly deadLetterRetentionPeriod?: Duration;
+
+  /**
+   * The consumer function's timeout.
+   *
+   * @default Duration.seconds(30)
+   */
+  readonly consumerTimeout?: Duration;
+
+  /**
+   * The consumer function's memory, in MB: 128 to 10,240.
+   *
+   * @default 512
+   */
+  readonly consumerMemorySize?: number;
+
+  /**
+   * The Node.js runtime of the consumer and the migration functions. The bundles target Node.js 22,
+   * so Node.js 22 or later.
+   *
+   * @default lambda.Runtime.NODEJS_24_X
+   */
+  readonly runtime?: lambda.Runtime;
+
+  /**
+   * How long the functions' logs and the database's exported logs are kept.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * The key that encrypts both queues, the database's storage and its secret.
+   *
+   * @default - a new customer-managed key with yearly rotation
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
+   * The topic every alarm notifies, when it goes into alarm and when it recovers.
+   *
+   * @default - the alarms are created without actions
+   */
+  readonly alarmTopic?: sns.ITopic;
+}
+
+/**
+ * The kx-events pipeline: Lambda producers send tracked events to an encrypted SQS queue, and a consumer
+ * function stores them in PostgreSQL 16 on RDS.
+ *
+ * It deploys the queue and its dead-letter queue, the database with rotated credentials, the consumer,
+ * the schema migration (run on deploy, before the consumer receives anything), the security groups,
+ * the alarms, and outputs for the queue URLs, the database endpoint and the secret.
+ *
+ * @example
+ * const pipeline = new KxEventsPipeline(this, 'Events', { alarmTopic });
+ * pipeline.addProducer(signupFunction);
+ */
+export class KxEventsPipeline extends Construct {
+  /** The VPC of the database and the functions. */
+  public readonly vpc: ec2.IVpc;
+  /** The key that encrypts the queues, the database's storage and its secret. */
+  public readonly encryptionKey: kms.IKey;
+  /** The events queue: producers send tracked events here. */
+  public readonly queue: sqs.IQueue;
+  /** The dead-letter queue: invalid events, and events that failed `maxReceiveCount` times. */
+  public readonly deadLetterQueue: sqs.IQueue;
+  /** The PostgreSQL 16 database that holds the `events` table. */
+  public readonly database: rds.IDatabaseInstance;
+  /** The database credentials (host, port, username, password, dbname), rotated every `rotationInterval`. */
+  public readonly databaseSecret: secretsmanager.ISecret;
+  /** The consumer function: stores each batch of events in the database. */
+  public readonly consumer: lambda.IFunction;
+  /** The event source mapping from the events queue to the consumer. */
+  public readonly eventSourceMapping: lambda.IEventSourceMapping;
+  /** The function that creates and upgrades the schema, on deploy. */
+  public readonly migrationFunction: lambda.IFunction;
+  /** The security group of the consumer and the migration: out on 443 and to the database on 5432 only. */
+  public readonly functionSecurityGroup: ec2.ISecurityGroup;
+  /** Every alarm the pipeline creates. */
+  public readonly alarms: cloudwatch.IAlarm[];
+
+  constructor(scope: Construct, id: string, props: KxEventsPipelineProps = {}) {
+    super(scope, id);
+    const settings = pipelineSettings(props);
+    validatePipelineSettings(this.node.path, settings);
+    if (props.vpc && props.natGateways !== undefined) {
+      Annotations.of(this).addWarningV2('kx-events:natGatewaysIgnored', 'natGateways is ignored because vpc is given: the NAT gateways are those of the given VPC.');
+    }
+    if (settings.deadLetterRetentionPeriod.toSeconds() < settings.retentionPeriod.toSeconds()) {
+      Annotations.of(this).addWarningV2('kx-events:deadLetterRetentionShorter',
+        'deadLetterRetentionPeriod is shorter than retentionPeriod: a redriven message keeps its original enqueue time and may expire in the dead-letter queue soon after it arrives.');
+    }
+
+    // --- Network -----------------------------------------------------------------------------------
+    this.vpc = props.vpc ?? new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: settings.natGateways,
+      restrictDefaultSecurityGroup: true,
+      subnetConfiguration: [
+        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+        { name: 'Functions', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 24 },
+        { name: 'Database', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
+      ],
+      flowLogs: {
+        FlowLog: {
+          destination: ec2.FlowLogDestination.toCloudWatchLogs(new logs.LogGroup(this, 'FlowLogGroup', { retention: settings.logRetention })),
+          trafficType: ec2.FlowLogTrafficType.REJECT,
+        },
+      },
+    });
+    const functionSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+    let databaseSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+    if (this.vpc.isolatedSubnets.length === 0) {
+      databaseSubnets = functionSubnets;
+      Annotations.of(this).addWarningV2('kx-events:noIsolatedSubnets',
+        'The VPC has no isolated subnets: the database is placed in its private subnets with egress. It stays unreachable from outside its security group.');
+    }
+
+    this.functionSecurityGroup = new ec2.SecurityGroup(this, 'FunctionSecurityGroup', {
+      vpc: this.vpc,
+      description: 'kx-events consumer and migration: HTTPS to AWS APIs, PostgreSQL to the database',
+      allowAllOutbound: false,
+    });
+    this.functionSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to SQS, Secrets Manager and KMS');
+    const rotationSecurityGroup = new ec2.SecurityGroup(this, 'RotationSecurityGroup', {
+      vpc: this.vpc,
+      description: 'kx-events credential rotation: HTTPS to Secrets Manager, PostgreSQL to the database',
+      allowAllOutbound: false,
+    });
+    rotationSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to Secrets Manager');
+    const databaseSecurityGroup = new ec2.SecurityGroup(this, 'DatabaseSecurityGroup', {
+      vpc: this.vpc,
+      description: 'kx-events database: PostgreSQL from the consumer, the migration and the rotation only',
+      allowAllOutbound: false,
+    });
+
+    // --- Encryption and queues ----------------------------------------------------------------------
+    this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'EncryptionKey', {
+      description: 'kx-events: encrypts the events queues, the database storage and its credentials',
+      enableKeyRotation: true,
+    });
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.encryptionKey,
+      enforceSSL: true,
+      retentionPeriod: settings.deadLetterRetentionPeriod,
+      maxMessageSizeBytes: MAX_DEAD_LETTER_BYTES,
+    });
+    this.queue = new sqs.Queue(this, 'Queue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.encryptionKey,
+      enforceSSL: true,
+      visibilityTimeout: settings.visibilityTimeout,
+      retentionPeriod: settings.retentionPeriod,
+      maxMessageSizeBytes: MAX_EVENT_BYTES,
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
+    });
+
+    // --- Database -----------------------------------------------------------------------------------
+    const engine = rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16_13 });
+    // A fixed identifier names the exported log groups before the instance exists, so they are created
+    // by this stack, with their retention, and RDS does not create them first. (It also makes a change
+    // that would replace the instance fail instead of silently replacing the events database.)
+    const instanceIdentifier = `kx-${Names.uniqueResourceName(this, { maxLength: 60 }).toLowerCase()}`;
+    const logsRemovalPolicy = settings.removalPolicy === RemovalPolicy.RETAIN ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const exportedLogGroups = DATABASE_LOG_EXPORTS.map(name => new logs.LogGroup(this, `Database${name[0].toUpperCase()}${name.slice(1)}LogGroup`, {
+      logGroupName: `/aws/rds/instance/${instanceIdentifier}/${name}`,
+      retention: settings.logRetention,
+      removalPolicy: logsRemovalPolicy,
+    }));
+    const database = new rds.DatabaseInstance(this, 'Database', {
+      engine,
+      instanceIdentifier,
+      instanceType: settings.databaseInstanceType,
+      vpc: this.vpc,
+      vpcSubnets: databaseSubnets,
+      securityGroups: [databaseSecurityGroup],
+      port: DATABASE_PORT,
+      publiclyAccessible: false,
+      credentials: rds.Credentials.fromGeneratedSecret('kxevents', { encryptionKey: this.encryptionKey }),
+      databaseName: settings.databaseName,
+      allocatedStorage: settings.allocatedStorageGiB,
+      maxAllocatedStorage: settings.maxAllocatedStorageGiB,
+      storageType: rds.StorageType.GP3,
+      storageEncrypted: true,
+      storageEncryptionKey: this.encryptionKey,
+      multiAz: settings.multiAz,
+      backupRetention: settings.backupRetention,
+      deletionProtection: settings.deletionProtection,
+      removalPolicy: settings.removalPolicy,
+      parameterGroup: new rds.ParameterGroup(this, 'DatabaseParameters', {
+        engine,
+        description: 'kx-events: TLS required',
+        parameters: { 'rds.force_ssl': '1' },
+      }),
+      caCertificate: rds.CaCertificate.RDS_CA_RSA2048_G1,
+      cloudwatchLogsExports: DATABASE_LOG_EXPORTS,
+      autoMinorVersionUpgrade: true,
+    });
+    database.node.defaultChild!.node.addDependency(...exportedLogGroups);
+    this.database = database;
+    this.databaseSecret = database.secret!;
+    // The rotation function runs in the functions' private subnets: it reaches Secrets Manager through
+    // the NAT gateway the consumer already needs, and the database on 5432 (allowed by addRotationSingleUser).
+    database.addRotationSingleUser({
+      automaticallyAfter: settings.rotationInterval,
+      vpcSubnets: functionSubnets,
+      securityGroup: rotationSecurityGroup,
+    });
+    database.connections.allowFrom(this.functionSecurityGroup, ec2.Port.tcp(DATABASE_PORT), 'PostgreSQL from the consumer and the migration');
+
+    // --- Schema migration, on deploy ------------------------------------------------------------------
+    const databaseEnvironment = {
+      DB_SECRET_ARN: this.databaseSecret.secretArn,
+      // The Lambda runtime's CA bundle, which includes the RDS certificate authorities: TLS is verified.
+      NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+    };
+    const migration = new MigrateFunction(this, 'Migration', {
+      description: 'kx-events: creates and upgrades the events schema',
+      runtime: settings.runtime,
+      architecture: lambda.Architecture.ARM_64,
+      timeout: Duration.minutes(5),
+      memorySize: 256,
+      vpc: this.vpc,
+      vpcSubnets: functionSubnets,
+      securityGroups: [this.functionSecurityGroup],
+      environment: databaseEnvironment,
+      logGroup: new logs.LogGroup(this, 'MigrationLogGroup', { retention: settings.logRetention }),
+    });
+    this.databaseSecret.grantRead(migration);
+    this.migrationFunction = migration;
+    const migrationProvider = new cr.Provider(this, 'SchemaProvider', {
+      onEventHandler: migration,
+      logGroup: new logs.LogGroup(this, 'SchemaProviderLogGroup', { retention: settings.logRetention }),
+    });
+    const schema = new CustomResource(this, 'Schema', {
+      serviceToken: migrationProvider.serviceToken,
+      resourceType: 'Custom::KxEventsSchema',
+      properties: {
+        // A new bundle (new handler or new migrations) or a new database runs the migration again.
+        MigrationBundleHash: bundleHash(migration),
+        DatabaseEndpoint: database.dbInstanceEndpointAddress,
+      },
+    });
+
+    // --- Consumer -------------------------------------------------------------------------------------
+    const consumer = new ConsumerFunction(this, 'Consumer', {
+      description: 'kx-events: stores tracked events from the queue in PostgreSQL',
+      runtime: settings.runtime,
+      architecture: lambda.Architecture.ARM_64,
+      timeout: settings.consumerTimeout,
+      memorySize: settings.consumerMemorySize,
+      vpc: this.vpc,
+      vpcSubnets: functionSubnets,
+      securityGroups: [this.functionSecurityGroup],
+      environment: {
+        ...databaseEnvironment,
+        DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
+        MAX_RECEIVE_COUNT: Tokenization.stringifyNumber(settings.maxReceiveCount),
+      },
+      logGroup: new logs.LogGroup(this, 'ConsumerLogGroup', { retention: settings.logRetention }),
+    });
+    this.consumer = consumer;
+    this.queue.grantConsumeMessages(consumer);
+    this.deadLetterQueue.grantSendMessages(consumer);
+    this.databaseSecret.grantRead(consumer);
+    const eventSourceMapping = new lambda.EventSourceMapping(this, 'EventSourceMapping', {
+      target: consumer,
+      eventSourceArn: this.queue.queueArn,
+      batchSize: settings.batchSize,
+      maxBatchingWindow: settings.maxBatchingWindow,
+      maxConcurrency: settings.maxConcurrency,
+      reportBatchItemFailures: true,
+    });
+    // Nothing is consumed before the table exists, nor before the consumer may read the queue.
+    eventSourceMapping.node.addDependency(schema, consumer.role!);
+    this.eventSourceMapping = eventSourceMapping;
+
+    // --- Alarms and outputs ---------------------------------------------------------------------------
+    this.alarms = createPipelineAlarms(this, {
+      settings,
+      database,
+      alarmTopic: props.alarmTopic,
+    });
+
+    new CfnOutput(this, 'QueueUrl', { description: 'kx-events: the events queue (EVENTS_QUEUE_URL of producers)', value: this.queue.queueUrl });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { description: 'kx-events: the dead-letter queue', value: this.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'DatabaseEndpoint', { description: 'kx-events: the database endpoint', value: database.dbInstanceEndpointAddress });
+    new CfnOutput(this, 'DatabaseSecretArn', { description: 'kx-events: the database credentials', value: this.databaseSecret.secretArn });
+
+    acknowledgePipelineFindings({ database, multiAz: settings.multiAz, consumer, migration, migrationProvider });
+  }
+
+  /**
+   * Grants permission to send events to the queue, including the use of the key that encrypts it.
+   */
+  public grantPublish(grantee: iam.IGrantable): iam.Grant {
+    return this.queue.grantSendMessages(grantee);
+  }
+
+  /**
+   * Makes a function a producer: grants it `grantPublish`, and sets its `EVENTS_QUEUE_URL`.
+   */
+  public addProducer(fn: lambda.Function): void {
+    this.grantPublish(fn);
+    fn.addEnvironment('EVENTS_QUEUE_URL', this.queue.queueUrl);
+  }
+
+  /**
+   * The number of events waiting in the queue.
+   * Maximum over 5 minutes, unless `props` says otherwise.
+   */
+  public metricQueueDepth(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM, ...props });
+  }
+
+  /**
+   * The age of the oldest event in the queue, in seconds.
+   * Maximum over 5 minutes, unless `props` says otherwise.
+   */
+  public metricOldestMessageAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.queue.metricApproximateAgeOfOldestMessage({ statistic: cloudwatch.Stats.MAXIMUM, ...props });
+  }
+
+  /**
+   * The number of messages in the dead-letter queue.
+   * Maximum over 5 minutes, unless `props` says otherwise.
+   */
+  public metricDeadLetterQueueDepth(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM, ...props });
+  }
+
+  /**
+   * The number of consumer invocations that failed.
+   * Sum over 5 minutes, unless `props` says otherwise.
+   */
+  public metricConsumerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.consumer.metricErrors(props);
+  }
+
+  /**
+   * The number of consumer invocations that were throttled.
+   * Sum over 5 minutes, unless `props` says otherwise.
+   */
+  public metricConsumerThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.consumer.metricThrottles(props);
+  }
+}
+
+/** PostgreSQL's port, which the security groups name. */
+const DATABASE_PORT = 5432;
+
+/** The PostgreSQL logs the database exports to CloudWatch Logs. */
+const DATABASE_LOG_EXPORTS = ['postgresql', 'upgrade'];
+
+/** The hash of a function's bundled code asset. */
+function bundleHash(fn: lambda.Function): string {
+  const asset = fn.node.tryFindChild('Code');
+  if (!(asset instanceof s3assets.Asset)) {
+    throw new Error(`${fn.node.path} has no code asset: the migration bundle's hash cannot be taken`);
+  }
+  return asset.assetHash;
+}

@@ -1,0 +1,61 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { KxEventsPipelineProps } from '../kx-events-pipeline';
+
+/**
+ * Every setting of a KxEventsPipeline, with the defaults applied.
+ *
+ * The defaults here are the ones each prop documents with `@default`.
+ */
+export interface PipelineSettings {
+  readonly natGateways: number;
+  readonly databaseInstanceType: ec2.InstanceType;
+  readonly allocatedStorageGiB: number;
+  readonly maxAllocatedStorageGiB: number;
+  readonly multiAz: boolean;
+  readonly backupRetention: Duration;
+  readonly deletionProtection: boolean;
+  readonly removalPolicy: RemovalPolicy;
+  readonly databaseName: string;
+  readonly rotationInterval: Duration;
+  readonly batchSize: number;
+  readonly maxBatchingWindow?: Duration;
+  readonly maxConcurrency: number;
+  readonly visibilityTimeout: Duration;
+  readonly maxReceiveCount: number;
+  readonly retentionPeriod: Duration;
+  readonly deadLetterRetentionPeriod: Duration;
+  readonly consumerTimeout: Duration;
+  readonly consumerMemorySize: number;
+  readonly runtime: lambda.Runtime;
+  readonly logRetention: logs.RetentionDays;
+}
+
+/** Applies the documented defaults to the props. */
+export function pipelineSettings(props: KxEventsPipelineProps): PipelineSettings {
+  return {
+    natGateways: props.natGateways ?? 1,
+    databaseInstanceType: props.databaseInstanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MICRO),
+    allocatedStorageGiB: props.allocatedStorageGiB ?? 20,
+    maxAllocatedStorageGiB: props.maxAllocatedStorageGiB ?? 100,
+    multiAz: props.multiAz ?? false,
+    backupRetention: props.backupRetention ?? Duration.days(7),
+    deletionProtection: props.deletionProtection ?? true,
+    removalPolicy: props.removalPolicy ?? RemovalPolicy.SNAPSHOT,
+    databaseName: props.databaseName ?? 'events',
+    rotationInterval: props.rotationInterval ?? Duration.days(30),
+    batchSize: props.batchSize ?? 10,
+    maxBatchingWindow: props.maxBatchingWindow,
+    maxConcurrency: props.maxConcurrency ?? 5,
+    visibilityTimeout: props.visibilityTimeout ?? Duration.minutes(5),
+    maxReceiveCount: props.maxReceiveCount ?? 3,
+    retentionPeriod: props.retentionPeriod ?? Duration.days(4),
+    deadLetterRetentionPeriod: props.deadLetterRetentionPeriod ?? Duration.days(14),
+    consumerTimeout: props.consumerTimeout ?? Duration.seconds(30),
+    consumerMemorySize: props.consumerMemorySize ?? 512,
+    runtime: props.runtime ?? lambda.Runtime.NODEJS_24_X,
+    logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+  };
+}

@@ -1,0 +1,112 @@
+import { Duration, Token } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { PipelineSettings } from './pipeline-settings';
+
+/** One invalid prop: its name, what is allowed, and what was given. */
+export interface PropProblem {
+  readonly prop: string;
+  readonly allowed: string;
+  readonly given: string;
+}
+
+/** Thrown at construct time when props are invalid. Lists every problem at once. */
+export class InvalidPipelinePropsError extends Error {
+  public override readonly name = 'InvalidPipelinePropsError';
+
+  constructor(public readonly constructPath: string, public readonly problems: PropProblem[]) {
+    super(
+      `KxEventsPipeline ${constructPath} has ${problems.length} invalid prop${problems.length === 1 ? '' : 's'}:\n` +
+      problems.map(p => `  - ${p.prop}: must be ${p.allowed}, got ${p.given}`).join('\n'),
+    );
+  }
+}
+
+/** Lambda's largest SQS batch, with a batching window. */
+const MAX_BATCH_SIZE = 10_000;
+/** Lambda's largest SQS batch without a batching window. */
+const MAX_UNWINDOWED_BATCH_SIZE = 10;
+const MAX_BATCHING_WINDOW = Duration.seconds(300);
+/** AWS's guidance for SQS event sources: the visibility timeout is at least six times the function's timeout. */
+const VISIBILITY_TIMEOUT_FACTOR = 6;
+const MIN_RETENTION = Duration.seconds(60);
+const MAX_RETENTION = Duration.days(14);
+/** The bundles target Node.js 22. */
+const MIN_NODE_MAJOR = 22;
+/** PostgreSQL (and RDS) database names: a letter, then letters, digits or underscores, 63 characters at most. */
+const DATABASE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
+
+/**
+ * Checks the settings before anything is built. Throws one InvalidPipelinePropsError listing every
+ * problem. Values that are unresolved tokens are skipped: they are only known at deploy time.
+ */
+export function validatePipelineSettings(constructPath: string, s: PipelineSettings): void {
+  const problems: PropProblem[] = [];
+  const problem = (prop: string, allowed: string, given: string) => problems.push({ prop, allowed, given });
+
+  integerInRange('batchSize', s.batchSize, 1, MAX_BATCH_SIZE);
+  if (known(s.batchSize) && s.batchSize > MAX_UNWINDOWED_BATCH_SIZE && s.batchSize <= MAX_BATCH_SIZE && s.maxBatchingWindow === undefined) {
+    problem('batchSize', `at most ${MAX_UNWINDOWED_BATCH_SIZE} without maxBatchingWindow (up to ${MAX_BATCH_SIZE} with one)`, `${s.batchSize} and no maxBatchingWindow`);
+  }
+  if (s.maxBatchingWindow && known(s.maxBatchingWindow) && s.maxBatchingWindow.toMilliseconds() > MAX_BATCHING_WINDOW.toMilliseconds()) {
+    problem('maxBatchingWindow', `at most ${MAX_BATCHING_WINDOW.toSeconds()} seconds`, `${s.maxBatchingWindow.toSeconds({ integral: false })} seconds`);
+  }
+  integerInRange('maxConcurrency', s.maxConcurrency, 2, 1000);
+  integerInRange('maxReceiveCount', s.maxReceiveCount, 1, Infinity);
+
+  if (known(s.backupRetention)) {
+    const days = s.backupRetention.toDays({ integral: false });
+    if (!Number.isInteger(days) || days < 0 || days > 35) {
+      problem('backupRetention', 'a whole number of days from 0 to 35', s.backupRetention.toHumanString());
+    }
+  }
+  if (known(s.visibilityTimeout) && known(s.consumerTimeout)) {
+    const minimum = Duration.millis(s.consumerTimeout.toMilliseconds() * VISIBILITY_TIMEOUT_FACTOR);
+    if (s.visibilityTimeout.toMilliseconds() < minimum.toMilliseconds()) {
+      problem('visibilityTimeout', `at least ${VISIBILITY_TIMEOUT_FACTOR} × consumerTimeout (${minimum.toHumanString()})`, s.visibilityTimeout.toHumanString());
+    }
+  }
+  retention('retentionPeriod', s.retentionPeriod);
+  retention('deadLetterRetentionPeriod', s.deadLetterRetentionPeriod);
+
+  integerInRange('allocatedStorageGiB', s.allocatedStorageGiB, 1, Infinity);
+  integerInRange('maxAllocatedStorageGiB', s.maxAllocatedStorageGiB, 1, Infinity);
+  if (known(s.allocatedStorageGiB) && known(s.maxAllocatedStorageGiB) && s.allocatedStorageGiB > s.maxAllocatedStorageGiB) {
+    problem('allocatedStorageGiB', `at most maxAllocatedStorageGiB (${s.maxAllocatedStorageGiB})`, `${s.allocatedStorageGiB}`);
+  }
+  integerInRange('natGateways', s.natGateways, 0, Infinity);
+  if (!isSupportedRuntime(s.runtime)) {
+    problem('runtime', 'Node.js 22 or later (the bundles target Node.js 22)', s.runtime.name);
+  }
+  integerInRange('consumerMemorySize', s.consumerMemorySize, 128, 10_240);
+  if (known(s.databaseName) && !DATABASE_NAME.test(s.databaseName)) {
+    problem('databaseName', 'a letter followed by up to 62 letters, digits or underscores', JSON.stringify(s.databaseName));
+  }
+
+  if (problems.length > 0) {
+    throw new InvalidPipelinePropsError(constructPath, problems);
+  }
+
+  function integerInRange(prop: string, value: number, min: number, max: number): void {
+    if (!known(value)) return;
+    if (!Number.isInteger(value) || value < min || value > max) {
+      problem(prop, max === Infinity ? `an integer of ${min} or more` : `an integer from ${min} to ${max}`, `${value}`);
+    }
+  }
+
+  function retention(prop: string, value: Duration): void {
+    if (!known(value)) return;
+    const ms = value.toMilliseconds();
+    if (ms < MIN_RETENTION.toMilliseconds() || ms > MAX_RETENTION.toMilliseconds()) {
+      problem(prop, `from ${MIN_RETENTION.toHumanString()} to ${MAX_RETENTION.toHumanString()}`, value.toHumanString());
+    }
+  }
+}
+
+function isSupportedRuntime(runtime: lambda.Runtime): boolean {
+  const major = /^nodejs(\d+)\.x$/.exec(runtime.name);
+  return runtime.family === lambda.RuntimeFamily.NODEJS && major !== null && Number(major[1]) >= MIN_NODE_MAJOR;
+}
+
+function known(value: number | string | Duration): boolean {
+  return value instanceof Duration ? !value.isUnresolved() : !Token.isUnresolved(value);
+}

@@ -1,0 +1,56 @@
+import { App, CloudFormationValidatePlugin, Duration, PolicyViolation, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { KxEventsPipeline, KxEventsPipelineProps } from '../src';
+
+/**
+ * The findings of the CloudFormation validator that aws-cdk-lib bundles (@aws/cloudformation-validate),
+ * warnings included, on the synthesized template. The app also runs it at synth, in strict mode, in which
+ * a warning fails synthesis too.
+ */
+function cloudFormationFindings(build: (stack: Stack) => void, strict = true): PolicyViolation[] {
+  const app = new App({ context: { '@aws-cdk/core:strictCfnValidateErrors': strict } });
+  const stack = new Stack(app, 'Events');
+  build(stack);
+  const template = app.synth().getStackByName(stack.stackName).templateFullPath;
+  const report = validator.validate({
+    templatePaths: [template],
+    stackTemplates: [{ stackConstructPath: stack.node.path, templatePath: template }],
+  } as never);
+  return report.violations;
+}
+
+/** One engine for the whole file: starting it takes seconds. */
+const validator = new CloudFormationValidatePlugin();
+
+describe('CloudFormation validation', () => {
+  test.each<[string, (stack: Stack) => KxEventsPipelineProps]>([
+    ['the default stack', () => ({})],
+    ['its own VPC and key', stack => ({
+      vpc: new ec2.Vpc(stack, 'Own', {
+        subnetConfiguration: [
+          { name: 'Public', subnetType: ec2.SubnetType.PUBLIC },
+          { name: 'App', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+          { name: 'Data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+        ],
+      }),
+      encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }),
+    })],
+    ['high throughput on Node.js 22', () => ({ batchSize: 1000, maxBatchingWindow: Duration.seconds(10), maxConcurrency: 20, runtime: lambda.Runtime.NODEJS_22_X })],
+  ])('%s has no finding, warnings included', (_name, props) => {
+    expect(cloudFormationFindings(stack => new KxEventsPipeline(stack, 'Pipeline', props(stack)))).toEqual([]);
+  });
+
+  test('the validator is live: a deprecated runtime is a finding', () => {
+    // A function beside the pipeline: the pipeline itself refuses runtimes older than Node.js 22.
+    const withOldFunction = (stack: Stack) => {
+      new KxEventsPipeline(stack, 'Pipeline');
+      new lambda.Function(stack, 'Old', { runtime: lambda.Runtime.NODEJS_18_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => {}') });
+    };
+    expect(cloudFormationFindings(withOldFunction, false)).toEqual([
+      expect.objectContaining({ ruleName: 'W2531', severity: 'warning', description: expect.stringContaining('nodejs18.x') }),
+    ]);
+    expect(() => cloudFormationFindings(withOldFunction)).toThrow(/nodejs18\.x/);
+  });
+});

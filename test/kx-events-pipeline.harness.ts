@@ -1,0 +1,32 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Annotations, Template } from 'aws-cdk-lib/assertions';
+import { KxEventsPipeline, KxEventsPipelineProps } from '../src';
+
+/** The one harness of the construct's tests: a pipeline in a stack of its own. */
+export interface PipelineUnderTest {
+  readonly app: App;
+  readonly stack: Stack;
+  readonly pipeline: KxEventsPipeline;
+  readonly template: Template;
+  readonly annotations: Annotations;
+}
+
+/**
+ * Builds a stack with a KxEventsPipeline. `before` adds what the props refer to (a VPC, a key, a topic)
+ * to the same stack; `after` may call the pipeline's methods before the template is taken.
+ */
+export function pipelineStack(
+  props: KxEventsPipelineProps | ((stack: Stack) => KxEventsPipelineProps) = {},
+  after?: (pipeline: KxEventsPipeline, stack: Stack) => void,
+): PipelineUnderTest {
+  const app = new App();
+  const stack = new Stack(app, 'Events');
+  const pipeline = new KxEventsPipeline(stack, 'Pipeline', typeof props === 'function' ? props(stack) : props);
+  after?.(pipeline, stack);
+  return { app, stack, pipeline, template: Template.fromStack(stack), annotations: Annotations.fromStack(stack) };
+}
+
+/** The logical ID of a construct's CloudFormation resource. */
+export function logicalId(stack: Stack, construct: { node: { defaultChild?: unknown } }): string {
+  return stack.getLogicalId(construct.node.defaultChild as never);
+}

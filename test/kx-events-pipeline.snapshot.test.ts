@@ -1,0 +1,40 @@
+import { Duration } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { pipelineStack } from './kx-events-pipeline.harness';
+import { assetHashSerializer } from './setup/snapshot-serializer';
+
+expect.addSnapshotSerializer(assetHashSerializer);
+
+describe('KxEventsPipeline snapshots', () => {
+  test('defaults', () => {
+    expect(pipelineStack().template.toJSON()).toMatchSnapshot();
+  });
+
+  test('its own VPC and key', () => {
+    const { template } = pipelineStack(stack => ({
+      vpc: new ec2.Vpc(stack, 'Own', {
+        maxAzs: 3,
+        subnetConfiguration: [
+          { name: 'Public', subnetType: ec2.SubnetType.PUBLIC },
+          { name: 'App', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+          { name: 'Data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+        ],
+      }),
+      encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }),
+    }));
+    expect(template.toJSON()).toMatchSnapshot();
+  });
+
+  test('high throughput: batches of 1000, a window, 20 at once', () => {
+    const { template } = pipelineStack({ batchSize: 1000, maxBatchingWindow: Duration.seconds(10), maxConcurrency: 20 });
+    expect(template.toJSON()).toMatchSnapshot();
+  });
+
+  test('asset hashes are stripped', () => {
+    const json = JSON.stringify(pipelineStack().template.toJSON());
+    expect(json).toMatch(/[0-9a-f]{64}/);
+    expect(assetHashSerializer.test(json)).toBe(true);
+    expect(assetHashSerializer.test('no hash here')).toBe(false);
+  });
+});

@@ -1,0 +1,570 @@
+import * as path from 'path';
+import { Duration, FileSystem, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { pipelineStack } from './kx-events-pipeline.harness';
+import { KxEventsPipelineProps } from '../src';
+
+const GIB = 1024 ** 3;
+
+/** The statements of every IAM policy attached to a role, flattened. */
+function statementsOfRole(template: Template, stack: Stack, role: iam.IRole): any[] {
+  const roleRef = stack.resolve(role.roleName);
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter(policy => JSON.stringify(policy.Properties.Roles).includes(JSON.stringify(roleRef)))
+    .flatMap(policy => policy.Properties.PolicyDocument.Statement);
+}
+
+function actionsOf(statement: any): string[] {
+  return [statement.Action].flat();
+}
+
+describe('KxEventsPipeline defaults', () => {
+  const { stack, pipeline, template } = pipelineStack();
+
+  test('a new VPC: 2 AZs, public, private-with-egress and isolated subnets, one NAT gateway, flow logs', () => {
+    template.resourceCountIs('AWS::EC2::VPC', 1);
+    template.resourceCountIs('AWS::EC2::Subnet', 6);
+    template.resourceCountIs('AWS::EC2::NatGateway', 1);
+    template.resourceCountIs('AWS::EC2::FlowLog', 1);
+    expect(pipeline.vpc.publicSubnets).toHaveLength(2);
+    expect(pipeline.vpc.privateSubnets).toHaveLength(2);
+    expect(pipeline.vpc.isolatedSubnets).toHaveLength(2);
+  });
+
+  test('a customer-managed key with rotation', () => {
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  test('the queue: encrypted by the key, 5 minutes visibility, 4 days retention, 256 KiB, redrive after 3 receives', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      KmsMasterKeyId: stack.resolve(pipeline.encryptionKey.keyArn),
+      VisibilityTimeout: 300,
+      MessageRetentionPeriod: 4 * 24 * 3600,
+      MaximumMessageSize: 262_144,
+      RedrivePolicy: { deadLetterTargetArn: stack.resolve(pipeline.deadLetterQueue.queueArn), maxReceiveCount: 3 },
+    });
+  });
+
+  test('the dead-letter queue: encrypted by the key, 14 days retention, room for an event and its reason', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      KmsMasterKeyId: stack.resolve(pipeline.encryptionKey.keyArn),
+      MessageRetentionPeriod: 14 * 24 * 3600,
+      MaximumMessageSize: 1_048_576,
+      RedrivePolicy: Match.absent(),
+    });
+  });
+
+  test('both queues deny requests without TLS', () => {
+    for (const queue of [pipeline.queue, pipeline.deadLetterQueue]) {
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [stack.resolve(queue.queueUrl)],
+        PolicyDocument: {
+          Statement: Match.arrayWith([Match.objectLike({
+            Effect: 'Deny',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          })]),
+        },
+      });
+    }
+  });
+
+  test('PostgreSQL 16.13 on t4g.micro, 20..100 GiB, single AZ, 7 days of backups, protected, encrypted by the key, not public', () => {
+    template.hasResource('AWS::RDS::DBInstance', {
+      Properties: {
+        Engine: 'postgres',
+        EngineVersion: '16.13',
+        DBInstanceClass: 'db.t4g.micro',
+        AllocatedStorage: '20',
+        MaxAllocatedStorage: 100,
+        MultiAZ: false,
+        BackupRetentionPeriod: 7,
+        DeletionProtection: true,
+        PubliclyAccessible: false,
+        StorageEncrypted: true,
+        KmsKeyId: stack.resolve(pipeline.encryptionKey.keyArn),
+        DBName: 'events',
+        Port: '5432',
+        EnableCloudwatchLogsExports: ['postgresql', 'upgrade'],
+      },
+      DeletionPolicy: 'Snapshot',
+      UpdateReplacePolicy: 'Snapshot',
+    });
+  });
+
+  test('the database is in the isolated subnets', () => {
+    template.hasResourceProperties('AWS::RDS::DBSubnetGroup', {
+      SubnetIds: pipeline.vpc.isolatedSubnets.map(subnet => stack.resolve(subnet.subnetId)),
+    });
+  });
+
+  test('a parameter group that requires TLS', () => {
+    template.hasResourceProperties('AWS::RDS::DBParameterGroup', {
+      Family: 'postgres16',
+      Parameters: { 'rds.force_ssl': '1' },
+    });
+  });
+
+  test('the exported logs have log groups of their own, kept one month, created before the database', () => {
+    const instance = template.findResources('AWS::RDS::DBInstance');
+    const [instanceId] = Object.keys(instance);
+    const identifier = instance[instanceId].Properties.DBInstanceIdentifier;
+    for (const name of ['postgresql', 'upgrade']) {
+      const groups = template.findResources('AWS::Logs::LogGroup', {
+        Properties: { LogGroupName: `/aws/rds/instance/${identifier}/${name}`, RetentionInDays: 30 },
+      });
+      expect(Object.keys(groups)).toHaveLength(1);
+      expect(instance[instanceId].DependsOn).toContain(Object.keys(groups)[0]);
+    }
+  });
+
+  test('the credentials secret is encrypted by the key and rotated every 30 days by a function in the private subnets', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      KmsKeyId: stack.resolve(pipeline.encryptionKey.keyArn),
+    });
+    template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      SecretId: stack.resolve(pipeline.databaseSecret.secretArn),
+      RotationRules: { ScheduleExpression: 'rate(30 days)' },
+    });
+    template.hasResourceProperties('AWS::Serverless::Application', {
+      Parameters: Match.objectLike({
+        vpcSubnetIds: stack.resolve(pipeline.vpc.privateSubnets.map(subnet => subnet.subnetId).join(',')),
+        kmsKeyArn: stack.resolve(pipeline.encryptionKey.keyArn),
+      }),
+    });
+  });
+
+  test('the consumer: the bundled asset on Node.js 24, arm64, 30 s, 512 MB, in the private subnets', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: Match.absent(),
+      Handler: 'index.handler',
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Timeout: 30,
+      MemorySize: 512,
+      Description: Match.stringLikeRegexp('stores tracked events'),
+      VpcConfig: {
+        SubnetIds: pipeline.vpc.privateSubnets.map(subnet => stack.resolve(subnet.subnetId)),
+        SecurityGroupIds: [stack.resolve(pipeline.functionSecurityGroup.securityGroupId)],
+      },
+      Environment: {
+        Variables: {
+          DB_SECRET_ARN: stack.resolve(pipeline.databaseSecret.secretArn),
+          DEAD_LETTER_QUEUE_URL: stack.resolve(pipeline.deadLetterQueue.queueUrl),
+          MAX_RECEIVE_COUNT: '3',
+          NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+          AWS_NODEJS_CONNECTION_REUSE_ENABLED: '1',
+        },
+      },
+      LoggingConfig: { LogGroup: Match.anyValue() },
+    });
+  });
+
+  test('the consumer\'s logs are kept one month', () => {
+    const consumer = template.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('stores tracked events') } });
+    const logGroupRef = Object.values(consumer)[0].Properties.LoggingConfig.LogGroup;
+    const logGroup = template.toJSON().Resources[logGroupRef.Ref];
+    expect(logGroup.Properties.RetentionInDays).toBe(30);
+  });
+
+  test('the event source: batches of 10, no window, 5 at once, partial batch failures, after the schema and the permissions', () => {
+    template.hasResource('AWS::Lambda::EventSourceMapping', {
+      Properties: {
+        EventSourceArn: stack.resolve(pipeline.queue.queueArn),
+        FunctionName: stack.resolve(pipeline.consumer.functionName),
+        BatchSize: 10,
+        MaximumBatchingWindowInSeconds: Match.absent(),
+        ScalingConfig: { MaximumConcurrency: 5 },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      },
+    });
+    const [mapping] = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'));
+    expect(mapping.DependsOn).toEqual(expect.arrayContaining([
+      Object.keys(template.findResources('Custom::KxEventsSchema'))[0],
+      stack.resolve(pipeline.consumer.role!.roleName).Ref,
+      ...Object.keys(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [stack.resolve(pipeline.consumer.role!.roleName)] } })),
+    ]));
+  });
+
+  test('the schema migration: a Provider framework custom resource that runs again when the bundle or the database changes', () => {
+    const schema = Object.values(template.findResources('Custom::KxEventsSchema'));
+    expect(schema).toHaveLength(1);
+    expect(schema[0].Properties.MigrationBundleHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(schema[0].Properties.DatabaseEndpoint).toEqual(stack.resolve(pipeline.database.dbInstanceEndpointAddress));
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('creates and upgrades the events schema'),
+      Runtime: 'nodejs24.x',
+      Environment: {
+        Variables: Match.objectLike({
+          DB_SECRET_ARN: stack.resolve(pipeline.databaseSecret.secretArn),
+          NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+        }),
+      },
+      VpcConfig: { SecurityGroupIds: [stack.resolve(pipeline.functionSecurityGroup.securityGroupId)], SubnetIds: Match.anyValue() },
+    });
+  });
+
+  test('the functions\' security group sends only HTTPS out, and PostgreSQL to the database', () => {
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupId: Match.absent(),
+      GroupDescription: Match.stringLikeRegexp('consumer and migration'),
+      SecurityGroupEgress: [{ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443, Description: Match.anyValue() }],
+      SecurityGroupIngress: Match.absent(),
+    });
+    const egress = Object.values(template.findResources('AWS::EC2::SecurityGroupEgress', {
+      Properties: { GroupId: stack.resolve(pipeline.functionSecurityGroup.securityGroupId) },
+    }));
+    expect(egress.map(rule => rule.Properties)).toEqual([expect.objectContaining({
+      IpProtocol: 'tcp',
+      FromPort: 5432,
+      ToPort: 5432,
+      DestinationSecurityGroupId: stack.resolve(pipeline.database.connections.securityGroups[0].securityGroupId),
+    })]);
+  });
+
+  test('the database\'s security group admits PostgreSQL from the functions and the rotation only, and sends nothing', () => {
+    const databaseGroup = pipeline.database.connections.securityGroups[0];
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('database'),
+      SecurityGroupEgress: [Match.objectLike({ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic' })],
+      SecurityGroupIngress: Match.absent(),
+    });
+    const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map(rule => rule.Properties);
+    expect(ingress).toHaveLength(2);
+    const port = stack.resolve(pipeline.database.dbInstanceEndpointPort);
+    const rotationGroup = Object.entries(template.findResources('AWS::EC2::SecurityGroup', {
+      Properties: { GroupDescription: Match.stringLikeRegexp('rotation') },
+    }))[0][0];
+    expect(ingress).toEqual(expect.arrayContaining([
+      expect.objectContaining({
+        GroupId: stack.resolve(databaseGroup.securityGroupId),
+        IpProtocol: 'tcp',
+        FromPort: 5432,
+        ToPort: 5432,
+        SourceSecurityGroupId: stack.resolve(pipeline.functionSecurityGroup.securityGroupId),
+      }),
+      expect.objectContaining({
+        GroupId: stack.resolve(databaseGroup.securityGroupId),
+        IpProtocol: 'tcp',
+        FromPort: { 'Fn::GetAtt': [expect.any(String), 'Endpoint.Port'] },
+        ToPort: { 'Fn::GetAtt': [expect.any(String), 'Endpoint.Port'] },
+        SourceSecurityGroupId: { 'Fn::GetAtt': [rotationGroup, 'GroupId'] },
+      }),
+    ]));
+    expect(port).toEqual({ 'Fn::GetAtt': [expect.any(String), 'Endpoint.Port'] });
+  });
+
+  test('the rotation\'s security group sends only HTTPS out, and PostgreSQL to the database', () => {
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('rotation'),
+      SecurityGroupEgress: [{ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443, Description: Match.anyValue() }],
+    });
+  });
+
+  test('outputs: the queue URL, the dead-letter queue URL, the database endpoint, the secret ARN', () => {
+    const outputs = Object.values(template.findOutputs('*')).map(output => output.Value);
+    expect(outputs).toEqual([
+      stack.resolve(pipeline.queue.queueUrl),
+      stack.resolve(pipeline.deadLetterQueue.queueUrl),
+      stack.resolve(pipeline.database.dbInstanceEndpointAddress),
+      stack.resolve(pipeline.databaseSecret.secretArn),
+    ]);
+  });
+
+  test('no function is a NodejsFunction: every handler is a pre-bundled asset', () => {
+    // The code of each is the bundle in assets/, byte for byte: its asset hash is that directory's fingerprint.
+    for (const [description, bundle] of [['stores tracked events', 'consumer'], ['events schema', 'migrate']]) {
+      const fingerprint = FileSystem.fingerprint(path.join(__dirname, '..', 'assets', 'lambda', `${bundle}.lambda`));
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp(description),
+        Handler: 'index.handler',
+        Code: { S3Bucket: Match.anyValue(), S3Key: `${fingerprint}.zip` },
+      });
+    }
+  });
+
+  test('every public member is set', () => {
+    expect(pipeline.alarms).toHaveLength(7);
+    expect(pipeline.eventSourceMapping.eventSourceMappingId).toBeDefined();
+    expect(pipeline.migrationFunction.functionArn).toBeDefined();
+    expect(pipeline.databaseSecret.secretArn).toBeDefined();
+  });
+});
+
+describe('KxEventsPipeline alarms', () => {
+  test('seven alarms, without actions by default', () => {
+    const { template } = pipelineStack();
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+    for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties.AlarmActions).toBeUndefined();
+    }
+  });
+
+  const { stack, pipeline, template } = pipelineStack(s => ({ alarmTopic: new sns.Topic(s, 'Alarms') }));
+  const topic = { Ref: Object.keys(template.findResources('AWS::SNS::Topic'))[0] };
+
+  test.each([
+    ['the dead-letter queue has a message', { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, Dimensions: [{ Name: 'QueueName', Value: () => stack.resolve(pipeline.deadLetterQueue.queueName) }] }],
+    ['the oldest event is older than maxReceiveCount × visibilityTimeout', { Namespace: 'AWS/SQS', MetricName: 'ApproximateAgeOfOldestMessage', ComparisonOperator: 'GreaterThanThreshold', Threshold: 900, Dimensions: [{ Name: 'QueueName', Value: () => stack.resolve(pipeline.queue.queueName) }] }],
+    ['the consumer fails', { Namespace: 'AWS/Lambda', MetricName: 'Errors', ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1 }],
+    ['the consumer is throttled', { Namespace: 'AWS/Lambda', MetricName: 'Throttles', ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1 }],
+    ['the database CPU is high', { Namespace: 'AWS/RDS', MetricName: 'CPUUtilization', ComparisonOperator: 'GreaterThanThreshold', Threshold: 80 }],
+    ['the database storage runs out', { Namespace: 'AWS/RDS', MetricName: 'FreeStorageSpace', ComparisonOperator: 'LessThanThreshold', Threshold: 2 * GIB }],
+    ['the database has too many connections', { Namespace: 'AWS/RDS', MetricName: 'DatabaseConnections', ComparisonOperator: 'GreaterThanThreshold', Threshold: 10 }],
+  ])('alarm when %s, to the alarm topic on alarm and on recovery', (_name, expected) => {
+    const { Dimensions, ...rest } = expected as any;
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...rest,
+      ...(Dimensions ? { Dimensions: Dimensions.map((d: any) => ({ Name: d.Name, Value: d.Value() })) } : {}),
+      AlarmActions: [topic],
+      OKActions: [topic],
+    });
+  });
+
+  test('thresholds follow the props', () => {
+    const custom = pipelineStack({
+      visibilityTimeout: Duration.minutes(10),
+      maxReceiveCount: 5,
+      maxConcurrency: 20,
+      allocatedStorageGiB: 50,
+    }).template;
+    custom.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 3000 });
+    custom.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'DatabaseConnections', Threshold: 40 });
+    custom.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'FreeStorageSpace', Threshold: 5 * GIB });
+  });
+});
+
+describe('KxEventsPipeline props', () => {
+  test('vpc: the given VPC is used, and none is created', () => {
+    const { stack, template } = pipelineStack(s => ({
+      vpc: new ec2.Vpc(s, 'Own', {
+        maxAzs: 3,
+        natGateways: 1,
+        subnetConfiguration: [
+          { name: 'Public', subnetType: ec2.SubnetType.PUBLIC },
+          { name: 'App', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+          { name: 'Data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+        ],
+      }),
+    }));
+    template.resourceCountIs('AWS::EC2::VPC', 1);
+    template.resourceCountIs('AWS::EC2::FlowLog', 0);
+    const own = stack.node.findChild('Own') as ec2.Vpc;
+    template.hasResourceProperties('AWS::RDS::DBSubnetGroup', { SubnetIds: own.isolatedSubnets.map(s => stack.resolve(s.subnetId)) });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('stores tracked events'),
+      VpcConfig: Match.objectLike({ SubnetIds: own.privateSubnets.map(s => stack.resolve(s.subnetId)) }),
+    });
+  });
+
+  test('vpc without isolated subnets: the database goes in the private subnets, with a warning', () => {
+    const { stack, template, annotations } = pipelineStack(s => ({ vpc: new ec2.Vpc(s, 'Own', { maxAzs: 2 }) }));
+    const own = stack.node.findChild('Own') as ec2.Vpc;
+    template.hasResourceProperties('AWS::RDS::DBSubnetGroup', { SubnetIds: own.privateSubnets.map(s => stack.resolve(s.subnetId)) });
+    annotations.hasWarning('/Events/Pipeline', Match.stringLikeRegexp('no isolated subnets'));
+  });
+
+  test('natGateways: the new VPC has that many', () => {
+    pipelineStack({ natGateways: 2 }).template.resourceCountIs('AWS::EC2::NatGateway', 2);
+  });
+
+  test('natGateways with vpc: ignored, with a warning', () => {
+    const { annotations } = pipelineStack(s => ({ vpc: new ec2.Vpc(s, 'Own'), natGateways: 2 }));
+    annotations.hasWarning('/Events/Pipeline', Match.stringLikeRegexp('natGateways is ignored'));
+  });
+
+  test.each<[string, KxEventsPipelineProps, Record<string, unknown>]>([
+    ['databaseInstanceType', { databaseInstanceType: ec2.InstanceType.of(ec2.InstanceClass.R7G, ec2.InstanceSize.LARGE) }, { DBInstanceClass: 'db.r7g.large' }],
+    ['allocatedStorageGiB', { allocatedStorageGiB: 50 }, { AllocatedStorage: '50' }],
+    ['maxAllocatedStorageGiB', { maxAllocatedStorageGiB: 500 }, { MaxAllocatedStorage: 500 }],
+    ['multiAz', { multiAz: true }, { MultiAZ: true }],
+    ['backupRetention', { backupRetention: Duration.days(35) }, { BackupRetentionPeriod: 35 }],
+    ['deletionProtection', { deletionProtection: false }, { DeletionProtection: false }],
+    ['databaseName', { databaseName: 'tracking' }, { DBName: 'tracking' }],
+  ])('%s sets the database', (_prop, props, expected) => {
+    pipelineStack(props).template.hasResourceProperties('AWS::RDS::DBInstance', expected);
+  });
+
+  test('removalPolicy: applies to the database, and its exported logs follow', () => {
+    const destroyed = pipelineStack({ removalPolicy: RemovalPolicy.DESTROY }).template;
+    destroyed.hasResource('AWS::RDS::DBInstance', { DeletionPolicy: 'Delete' });
+    destroyed.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Delete', Properties: { LogGroupName: Match.stringLikeRegexp('/aws/rds/instance/') } });
+    const retained = pipelineStack({ removalPolicy: RemovalPolicy.RETAIN }).template;
+    retained.hasResource('AWS::RDS::DBInstance', { DeletionPolicy: 'Retain' });
+    retained.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Retain', Properties: { LogGroupName: Match.stringLikeRegexp('/aws/rds/instance/') } });
+  });
+
+  test('rotationInterval sets the rotation schedule', () => {
+    pipelineStack({ rotationInterval: Duration.days(7) }).template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      RotationRules: { ScheduleExpression: 'rate(7 days)' },
+    });
+  });
+
+  test('batchSize, maxBatchingWindow and maxConcurrency set the event source', () => {
+    pipelineStack({ batchSize: 1000, maxBatchingWindow: Duration.seconds(20), maxConcurrency: 20 }).template
+      .hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        BatchSize: 1000,
+        MaximumBatchingWindowInSeconds: 20,
+        ScalingConfig: { MaximumConcurrency: 20 },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+  });
+
+  test('visibilityTimeout and retentionPeriod set the queue', () => {
+    pipelineStack({ visibilityTimeout: Duration.minutes(15), retentionPeriod: Duration.days(1) }).template
+      .hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 900, MessageRetentionPeriod: 86_400, RedrivePolicy: Match.anyValue() });
+  });
+
+  test('maxReceiveCount sets the redrive policy and the consumer\'s MAX_RECEIVE_COUNT', () => {
+    const { template } = pipelineStack({ maxReceiveCount: 7 });
+    template.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 7 }) });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ MAX_RECEIVE_COUNT: '7' }) },
+    });
+  });
+
+  test('deadLetterRetentionPeriod sets the dead-letter queue', () => {
+    pipelineStack({ deadLetterRetentionPeriod: Duration.days(10) }).template
+      .hasResourceProperties('AWS::SQS::Queue', { MessageRetentionPeriod: 864_000, RedrivePolicy: Match.absent() });
+  });
+
+  test('deadLetterRetentionPeriod shorter than retentionPeriod: a warning', () => {
+    pipelineStack({ deadLetterRetentionPeriod: Duration.days(2) }).annotations
+      .hasWarning('/Events/Pipeline', Match.stringLikeRegexp('deadLetterRetentionPeriod is shorter than retentionPeriod'));
+  });
+
+  test('consumerTimeout, consumerMemorySize and runtime set the consumer', () => {
+    pipelineStack({
+      consumerTimeout: Duration.seconds(60),
+      visibilityTimeout: Duration.minutes(6),
+      consumerMemorySize: 1024,
+      runtime: lambda.Runtime.NODEJS_22_X,
+    }).template
+      .hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp('stores tracked events'),
+        Timeout: 60,
+        MemorySize: 1024,
+        Runtime: 'nodejs22.x',
+      });
+  });
+
+  test('runtime sets the migration function too', () => {
+    pipelineStack({ runtime: lambda.Runtime.NODEJS_22_X }).template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('events schema'),
+      Runtime: 'nodejs22.x',
+    });
+  });
+
+  test('logRetention sets every log group the pipeline creates', () => {
+    const groups = Object.values(pipelineStack({ logRetention: logs.RetentionDays.ONE_YEAR }).template.findResources('AWS::Logs::LogGroup'));
+    expect(groups.length).toBeGreaterThanOrEqual(6);
+    for (const group of groups) {
+      expect(group.Properties.RetentionInDays).toBe(365);
+    }
+  });
+
+  test('encryptionKey: the given key encrypts the queues, the database and the secret, and none is created', () => {
+    const { stack, template } = pipelineStack(s => ({ encryptionKey: new kms.Key(s, 'Own', { enableKeyRotation: true }) }));
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    const key = stack.resolve((stack.node.findChild('Own') as kms.Key).keyArn);
+    template.allResourcesProperties('AWS::SQS::Queue', { KmsMasterKeyId: key });
+    template.hasResourceProperties('AWS::RDS::DBInstance', { KmsKeyId: key });
+    template.hasResourceProperties('AWS::SecretsManager::Secret', { KmsKeyId: key });
+  });
+});
+
+describe('KxEventsPipeline grants', () => {
+  const { stack, pipeline, template } = pipelineStack();
+  const consumerStatements = statementsOfRole(template, stack, pipeline.consumer.role!);
+  const queueArn = stack.resolve(pipeline.queue.queueArn);
+  const deadLetterArn = stack.resolve(pipeline.deadLetterQueue.queueArn);
+  const keyArn = stack.resolve(pipeline.encryptionKey.keyArn);
+
+  test('the consumer consumes the queue', () => {
+    expect(consumerStatements).toContainEqual(expect.objectContaining({
+      Action: expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility']),
+      Resource: queueArn,
+    }));
+  });
+
+  test('the consumer sends to the dead-letter queue, and to no other queue', () => {
+    const sends = consumerStatements.filter(s => actionsOf(s).includes('sqs:SendMessage'));
+    expect(sends.map(s => s.Resource)).toEqual([deadLetterArn]);
+  });
+
+  test('the consumer reads this one secret', () => {
+    const reads = consumerStatements.filter(s => actionsOf(s).includes('secretsmanager:GetSecretValue'));
+    expect(reads.map(s => s.Resource)).toEqual([stack.resolve(pipeline.databaseSecret.secretArn)]);
+  });
+
+  test('the consumer decrypts with the key, and with no other key', () => {
+    const kmsStatements = consumerStatements.filter(s => actionsOf(s).some(a => a.startsWith('kms:')));
+    expect(kmsStatements.length).toBeGreaterThan(0);
+    for (const statement of kmsStatements) {
+      expect(statement.Resource).toEqual(keyArn);
+    }
+    expect(kmsStatements.flatMap(actionsOf)).toContain('kms:Decrypt');
+  });
+
+  test('the consumer has nothing else: no wildcard resource', () => {
+    for (const statement of consumerStatements) {
+      expect(statement.Resource).not.toEqual('*');
+    }
+    const services = new Set(consumerStatements.flatMap(actionsOf).map(a => a.split(':')[0]));
+    expect([...services].sort()).toEqual(['kms', 'secretsmanager', 'sqs']);
+  });
+
+  test('grantPublish: send to the queue, with the key', () => {
+    const { stack: s, template: t } = pipelineStack({}, (p, st) => {
+      p.grantPublish(new iam.Role(st, 'Publisher', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }));
+    });
+    const publisher = s.node.findChild('Publisher') as iam.Role;
+    const statements = statementsOfRole(t, s, publisher);
+    expect(statements).toContainEqual(expect.objectContaining({ Action: expect.arrayContaining(['sqs:SendMessage']), Resource: s.resolve(pipeline.queue.queueArn) }));
+    expect(statements).toContainEqual(expect.objectContaining({ Action: expect.arrayContaining(['kms:GenerateDataKey*', 'kms:Encrypt']) }));
+    expect(statements.filter(st => actionsOf(st).some(a => a.startsWith('sqs:'))).map(st => st.Resource)).toEqual([s.resolve(pipeline.queue.queueArn)]);
+  });
+
+  test('addProducer: grants publishing and sets EVENTS_QUEUE_URL', () => {
+    let producer!: lambda.Function;
+    const { stack: s, pipeline: p, template: t } = pipelineStack({}, (pl, st) => {
+      producer = new lambda.Function(st, 'Producer', {
+        runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => {}'),
+      });
+      pl.addProducer(producer);
+    });
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.handler',
+      Code: { ZipFile: Match.anyValue() },
+      Environment: { Variables: { EVENTS_QUEUE_URL: s.resolve(p.queue.queueUrl) } },
+    });
+    expect(statementsOfRole(t, s, producer.role!)).toContainEqual(expect.objectContaining({
+      Action: expect.arrayContaining(['sqs:SendMessage']), Resource: s.resolve(p.queue.queueArn),
+    }));
+  });
+});
+
+describe('KxEventsPipeline metrics', () => {
+  const { stack, pipeline } = pipelineStack();
+  test.each([
+    ['metricQueueDepth', 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'Maximum', () => pipeline.queue.queueName],
+    ['metricOldestMessageAge', 'AWS/SQS', 'ApproximateAgeOfOldestMessage', 'Maximum', () => pipeline.queue.queueName],
+    ['metricDeadLetterQueueDepth', 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'Maximum', () => pipeline.deadLetterQueue.queueName],
+    ['metricConsumerErrors', 'AWS/Lambda', 'Errors', 'Sum', () => pipeline.consumer.functionName],
+    ['metricConsumerThrottles', 'AWS/Lambda', 'Throttles', 'Sum', () => pipeline.consumer.functionName],
+  ] as const)('%s', (method, namespace, metricName, statistic, dimension) => {
+    const metric = pipeline[method]();
+    expect(metric.namespace).toBe(namespace);
+    expect(metric.metricName).toBe(metricName);
+    expect(metric.statistic).toBe(statistic);
+    expect(metric.period.toMinutes()).toBe(5);
+    expect(Object.values(metric.dimensions ?? {}).map(v => stack.resolve(v))).toEqual([stack.resolve(dimension())]);
+    expect(pipeline[method]({ period: Duration.minutes(1) }).period.toMinutes()).toBe(1);
+  });
+});

@@ -1,0 +1,96 @@
+import { App, Duration, Stack, Token } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { pipelineStack } from './kx-events-pipeline.harness';
+import { KxEventsPipeline, KxEventsPipelineProps } from '../src';
+
+/** The construct's error for these props, or undefined when it accepts them. */
+function errorFor(props: KxEventsPipelineProps): Error | undefined {
+  try {
+    new KxEventsPipeline(new Stack(new App(), 'Events'), 'Pipeline', props);
+    return undefined;
+  } catch (error) {
+    return error as Error;
+  }
+}
+
+describe('KxEventsPipeline fails when', () => {
+  test.each<[string, KxEventsPipelineProps, string]>([
+    ['batchSize is below 1', { batchSize: 0 }, 'batchSize: must be an integer from 1 to 10000, got 0'],
+    ['batchSize is above 10000', { batchSize: 10_001, maxBatchingWindow: Duration.seconds(1) }, 'batchSize: must be an integer from 1 to 10000, got 10001'],
+    ['batchSize is not an integer', { batchSize: 2.5 }, 'batchSize: must be an integer from 1 to 10000, got 2.5'],
+    ['batchSize is above 10 without maxBatchingWindow', { batchSize: 11 },
+      'batchSize: must be at most 10 without maxBatchingWindow (up to 10000 with one), got 11 and no maxBatchingWindow'],
+    ['maxBatchingWindow is above 300 seconds', { maxBatchingWindow: Duration.seconds(301) }, 'maxBatchingWindow: must be at most 300 seconds, got 301 seconds'],
+    ['maxConcurrency is below 2', { maxConcurrency: 1 }, 'maxConcurrency: must be an integer from 2 to 1000, got 1'],
+    ['maxConcurrency is above 1000', { maxConcurrency: 1001 }, 'maxConcurrency: must be an integer from 2 to 1000, got 1001'],
+    ['maxReceiveCount is below 1', { maxReceiveCount: 0 }, 'maxReceiveCount: must be an integer of 1 or more, got 0'],
+    ['backupRetention is above 35 days', { backupRetention: Duration.days(36) }, 'backupRetention: must be a whole number of days from 0 to 35, got 36 days'],
+    ['backupRetention is not whole days', { backupRetention: Duration.hours(36) }, 'backupRetention: must be a whole number of days from 0 to 35, got 1 day 12 hours'],
+    ['visibilityTimeout is below 6 × consumerTimeout', { consumerTimeout: Duration.minutes(1) },
+      'visibilityTimeout: must be at least 6 × consumerTimeout (6 minutes), got 5 minutes'],
+    ['retentionPeriod is below 60 seconds', { retentionPeriod: Duration.seconds(59) }, 'retentionPeriod: must be from 1 minute to 14 days, got 59 seconds'],
+    ['retentionPeriod is above 14 days', { retentionPeriod: Duration.days(15) }, 'retentionPeriod: must be from 1 minute to 14 days, got 15 days'],
+    ['deadLetterRetentionPeriod is above 14 days', { deadLetterRetentionPeriod: Duration.days(15) }, 'deadLetterRetentionPeriod: must be from 1 minute to 14 days, got 15 days'],
+    ['allocatedStorageGiB is above maxAllocatedStorageGiB', { allocatedStorageGiB: 200 }, 'allocatedStorageGiB: must be at most maxAllocatedStorageGiB (100), got 200'],
+    ['natGateways is negative', { natGateways: -1 }, 'natGateways: must be an integer of 0 or more, got -1'],
+    ['consumerMemorySize is out of Lambda\'s range', { consumerMemorySize: 64 }, 'consumerMemorySize: must be an integer from 128 to 10240, got 64'],
+    ['databaseName is not a PostgreSQL name', { databaseName: '1events' }, 'databaseName: must be a letter followed by up to 62 letters, digits or underscores, got "1events"'],
+    ['runtime is older than the bundles\' target', { runtime: lambda.Runtime.NODEJS_20_X }, 'runtime: must be Node.js 22 or later (the bundles target Node.js 22), got nodejs20.x'],
+    ['runtime is not Node.js', { runtime: lambda.Runtime.PYTHON_3_13 }, 'runtime: must be Node.js 22 or later (the bundles target Node.js 22), got python3.13'],
+  ])('%s', (_rule, props, message) => {
+    const error = errorFor(props);
+    expect(error?.name).toBe('InvalidPipelinePropsError');
+    expect(error?.message).toContain(`  - ${message}\n`.trimEnd());
+    expect(error?.message.match(/^ {2}- /gm)).toHaveLength(1);
+  });
+
+  test('one error lists every problem, naming the construct', () => {
+    const error = errorFor({ batchSize: 0, maxConcurrency: 1, maxReceiveCount: 0, retentionPeriod: Duration.days(30) });
+    expect(error?.message).toBe([
+      'KxEventsPipeline Events/Pipeline has 4 invalid props:',
+      '  - batchSize: must be an integer from 1 to 10000, got 0',
+      '  - maxConcurrency: must be an integer from 2 to 1000, got 1',
+      '  - maxReceiveCount: must be an integer of 1 or more, got 0',
+      '  - retentionPeriod: must be from 1 minute to 14 days, got 30 days',
+    ].join('\n'));
+    expect((error as any).problems).toContainEqual({ prop: 'batchSize', allowed: 'an integer from 1 to 10000', given: '0' });
+  });
+
+  test('nothing is built before the props are checked', () => {
+    const stack = new Stack(new App(), 'Events');
+    expect(() => new KxEventsPipeline(stack, 'Pipeline', { batchSize: 0 })).toThrow();
+    expect(stack.node.findAll().filter(c => c.node.path.startsWith('Events/Pipeline/'))).toEqual([]);
+  });
+});
+
+describe('KxEventsPipeline accepts', () => {
+  test.each<[string, KxEventsPipelineProps]>([
+    ['the bounds of every range', {
+      batchSize: 10_000,
+      maxBatchingWindow: Duration.seconds(300),
+      maxConcurrency: 1000,
+      maxReceiveCount: 1,
+      backupRetention: Duration.days(0),
+      retentionPeriod: Duration.seconds(60),
+      deadLetterRetentionPeriod: Duration.days(14),
+      allocatedStorageGiB: 100,
+      maxAllocatedStorageGiB: 100,
+      consumerMemorySize: 10_240,
+      runtime: lambda.Runtime.NODEJS_22_X,
+    }],
+    ['the other bounds', { batchSize: 1, maxConcurrency: 2, backupRetention: Duration.days(35), retentionPeriod: Duration.days(14), consumerMemorySize: 128 }],
+    ['visibilityTimeout at exactly 6 × consumerTimeout', { consumerTimeout: Duration.seconds(50) }],
+    ['batchSize 10 without a window', { batchSize: 10 }],
+  ])('%s', (_case, props) => {
+    expect(errorFor(props)).toBeUndefined();
+  });
+
+  test('unresolved tokens, which are only known at deploy time', () => {
+    const { template } = pipelineStack({
+      batchSize: Token.asNumber({ Ref: 'BatchSize' }),
+      maxConcurrency: Token.asNumber({ Ref: 'Concurrency' }),
+      databaseName: Token.asString({ Ref: 'DatabaseName' }),
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: { Ref: 'BatchSize' } });
+  });
+});

@@ -1,0 +1,67 @@
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { KxEventsPipeline, KxEventsPipelineProps } from '../src';
+
+/** Synthesizes a stack under the AwsSolutions pack: throws "Validation failed" on any unacknowledged finding. */
+function synthWithAwsSolutions(build: (stack: Stack) => void): void {
+  const app = new App();
+  build(new Stack(app, 'Events'));
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  app.synth();
+}
+
+describe('cdk-nag AwsSolutions', () => {
+  test.each<[string, (stack: Stack) => KxEventsPipelineProps]>([
+    ['the default stack', () => ({})],
+    ['multi-AZ, with its own VPC and key', stack => ({
+      multiAz: true,
+      vpc: new ec2.Vpc(stack, 'Own', {
+        subnetConfiguration: [
+          { name: 'Public', subnetType: ec2.SubnetType.PUBLIC },
+          { name: 'App', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+          { name: 'Data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+        ],
+        flowLogs: { Rejected: { trafficType: ec2.FlowLogTrafficType.REJECT } },
+      }),
+      encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }),
+    })],
+    ['high throughput', () => ({ batchSize: 1000, maxBatchingWindow: Duration.seconds(10), maxConcurrency: 20 })],
+  ])('%s passes with no unacknowledged finding', (_name, props) => {
+    expect(() => synthWithAwsSolutions(stack => new KxEventsPipeline(stack, 'Pipeline', props(stack)))).not.toThrow();
+  });
+
+  test('a finding outside the construct still fails synthesis (the check is live)', () => {
+    expect(() => synthWithAwsSolutions(stack => {
+      new KxEventsPipeline(stack, 'Pipeline');
+      new sqs.Queue(stack, 'Unencrypted', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+    })).toThrow(/AwsSolutions-SQS/);
+  });
+
+  test('multiAz: true removes the multi-AZ acknowledgement', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Events');
+    const pipeline = new KxEventsPipeline(stack, 'Pipeline', { multiAz: true });
+    const report = new AwsSolutionsChecks(app).validateScope(app);
+    expect(report.violations).toEqual([]);
+    const acknowledged = pipeline.node.findAll()
+      .flatMap(c => c.node.metadata.filter(m => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+      .flatMap(m => Object.keys(m.data));
+    expect(acknowledged.some(id => id.endsWith('AwsSolutions-RDS3'))).toBe(false);
+    expect(acknowledged.some(id => id.endsWith('AwsSolutions-RDS11'))).toBe(true);
+  });
+
+  test('every acknowledgement gives its reason', () => {
+    const app = new App();
+    const pipeline = new KxEventsPipeline(new Stack(app, 'Events'), 'Pipeline');
+    const reasons = pipeline.node.findAll()
+      .flatMap(c => c.node.metadata.filter(m => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+      .flatMap(m => Object.values(m.data as Record<string, string>));
+    expect(reasons.length).toBeGreaterThanOrEqual(9);
+    for (const reason of reasons) {
+      expect(reason.length).toBeGreaterThan(30);
+    }
+  });
+});
