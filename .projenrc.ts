@@ -181,7 +181,14 @@ const installDecorators = project.addTask('install:decorators', {
   exec: 'npm ci',
   cwd: DECORATORS_DIR,
 });
-project.package.setScript('prepare', `projen ${installDecorators.name}`);
+// npm runs `prepare` after `npm ci` and `npm install` here, and also before it packs:
+// packing (jsii-pacmak does it once per language) must not reinstall the subproject.
+const prepare = project.addTask('prepare:repository', {
+  description: 'After npm ci or npm install in this repository: install the decorators subproject',
+  condition: '[ "$npm_command" = ci ] || [ "$npm_command" = install ]',
+});
+prepare.spawn(installDecorators);
+project.package.setScript('prepare', `projen ${prepare.name}`);
 
 // The root build builds the runtime package first; the root tests test it too.
 project.preCompileTask.prependExec('npx projen build', { cwd: DECORATORS_DIR });
@@ -222,5 +229,20 @@ for (const name of ['decorator', 'consumer', 'pipeline']) {
   });
   bench.prependSpawn(bundle);
 }
+
+// ---------------------------------------------------------------------------
+// The example CDK app (examples/app): type-checked, then synthesized with the
+// aws-cdk CLI, with no AWS account. Part of `test`, so CI keeps it working.
+// ---------------------------------------------------------------------------
+project.addDevDeps('aws-cdk@^2');
+const synthExample = project.addTask('synth:example', {
+  description: 'Type-check and synthesize the example CDK app in examples/app (no AWS account needed)',
+  cwd: 'examples/app',
+  env: { CDK_DISABLE_CLI_TELEMETRY: 'true' },
+});
+synthExample.spawn(bundle);
+synthExample.exec('tsc -p tsconfig.json');
+synthExample.exec('cdk synth --quiet --no-notices');
+project.testTask.spawn(synthExample);
 
 project.synth();
