@@ -1,0 +1,35 @@
+import * as path from 'path';
+import { App, Stack } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+// In your own app: import { KxEventsPipeline } from 'kx-events-cdk';
+import { KxEventsPipeline } from '../../../src';
+
+const app = new App();
+const stack = new Stack(app, 'KxEventsExample', {
+  description: 'kx-events example: a sign-up function that tracks events into PostgreSQL through SQS',
+});
+
+const alarmTopic = new sns.Topic(stack, 'Alarms', {
+  masterKey: new kms.Key(stack, 'AlarmsKey', { enableKeyRotation: true }),
+  enforceSSL: true,
+});
+const pipeline = new KxEventsPipeline(stack, 'Events', { alarmTopic });
+
+// The example's own function may be bundled by NodejsFunction (esbuild, at synth); the pipeline's
+// functions are not: they ship pre-bundled inside kx-events-cdk.
+const signup = new nodejs.NodejsFunction(stack, 'Signup', {
+  entry: path.join(__dirname, '..', 'handlers', 'signup.ts'),
+  runtime: lambda.Runtime.NODEJS_24_X,
+  architecture: lambda.Architecture.ARM_64,
+  bundling: {
+    tsconfig: path.join(__dirname, '..', 'tsconfig.json'),
+    // The AWS SDK v3 is in the Lambda runtime.
+    externalModules: ['@aws-sdk/*'],
+  },
+});
+pipeline.addProducer(signup);
+
+app.synth();
