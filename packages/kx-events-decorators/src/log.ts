@@ -15,12 +15,19 @@ export type LogMarker =
   | 'kx-events.tracking-failed';
 
 export function writeLog(level: 'WARN' | 'ERROR', marker: LogMarker, message: string, data: Record<string, unknown> = {}): void {
-  const record = { timestamp: new Date().toISOString(), level, marker, message, ...data };
+  const head = { timestamp: new Date().toISOString(), level, marker, message };
+  const record = { ...head, ...data };
   let line: string;
   try {
     line = JSON.stringify(record);
   } catch {
-    line = JSON.stringify(record, lenientValue()); // a BigInt or a cycle in an invalid event: keep the rest
+    try {
+      line = JSON.stringify(record, lenientValue()); // a BigInt or a cycle in an invalid event: keep the rest
+    } catch (err) {
+      // A getter that throws: keep the line, its plain values, and why the rest is missing.
+      const plain = Object.entries(data).filter(([, value]) => typeof value !== 'object' && typeof value !== 'bigint');
+      line = JSON.stringify({ ...head, ...Object.fromEntries(plain), unserializable: describeError(err) });
+    }
   }
   process.stdout.write(`${line}\n`);
 }

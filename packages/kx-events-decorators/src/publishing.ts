@@ -73,13 +73,7 @@ export async function publishEvent(event: TrackedEvent, options: PublishOptions 
  * logged whole under `kx-events.unpublished`; the others are sent. Never throws.
  */
 export async function publishEvents(events: readonly TrackedEvent[], options: PublishOptions = {}): Promise<PublishSummary> {
-  let messages: OutgoingMessage[];
-  try {
-    messages = events.flatMap((event) => toMessage(event) ?? []);
-  } catch (err) {
-    events.forEach((event) => logUnpublished(event, 'failed', { error: describeError(err) }));
-    return { published: 0, unpublished: events.length };
-  }
+  const messages = events.flatMap((event) => toMessage(event) ?? []);
   const invalid = events.length - messages.length;
   const sink = sinks[sinks.length - 1];
   if (sink) {
@@ -120,7 +114,14 @@ interface OutgoingMessage {
 
 /** The message for a valid event; an invalid one is logged as unpublished, with its problems. */
 function toMessage(event: TrackedEvent): OutgoingMessage | undefined {
-  const { problems, body } = inspectTrackedEvent(event);
+  let inspected: ReturnType<typeof inspectTrackedEvent>;
+  try {
+    inspected = inspectTrackedEvent(event);
+  } catch (err) { // an object that throws when read (a getter, a Proxy): invalid too
+    logUnpublished(event, 'invalid', { error: describeError(err) });
+    return undefined;
+  }
+  const { problems, body } = inspected;
   if (body === undefined) {
     logUnpublished(event, 'invalid', { problems: describeProblems(problems) });
     return undefined;

@@ -71,6 +71,14 @@ describe('publishing failures', () => {
   });
 });
 
+test('an event that throws when it is read is not thrown: one unpublished record says why', async () => {
+  const hostile = { ...event(), get userId(): string { throw new Error('no access'); } };
+  await expect(publishEvent(hostile, { queueUrl: 'http://127.0.0.1:9/0/q' })).resolves.toBe(false);
+  expect(logs.records('kx-events.unpublished')).toEqual([
+    expect.objectContaining({ level: 'ERROR', reason: 'invalid', unserializable: { name: 'Error', message: 'no access' } }),
+  ]);
+});
+
 describe('the publish deadline setting', () => {
   test(`defaults to ${DEFAULT_PUBLISH_TIMEOUT_MS} ms`, () => {
     expect(DEFAULT_PUBLISH_TIMEOUT_MS).toBe(1000);
