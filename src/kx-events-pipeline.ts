@@ -136,7 +136,7 @@ export interface KxEventsPipelineProps {
   readonly visibilityTimeout?: Duration;
 
   /**
-   * How many times a message is received before it moves to the dead-letter queue.
+   * How many times a message is received before it moves to the dead-letter queue: 1 to 1,000.
    *
    * @default 3
    */
@@ -358,13 +358,6 @@ export class KxEventsPipeline extends Construct {
     database.node.defaultChild!.node.addDependency(...exportedLogGroups);
     this.database = database;
     this.databaseSecret = database.secret!;
-    // The rotation function runs in the functions' private subnets: it reaches Secrets Manager through
-    // the NAT gateway the consumer already needs, and the database on 5432 (allowed by addRotationSingleUser).
-    database.addRotationSingleUser({
-      automaticallyAfter: settings.rotationInterval,
-      vpcSubnets: functionSubnets,
-      securityGroup: rotationSecurityGroup,
-    });
     database.connections.allowFrom(this.functionSecurityGroup, ec2.Port.tcp(DATABASE_PORT), 'PostgreSQL from the consumer and the migration');
 
     // --- Schema migration, on deploy ------------------------------------------------------------------
@@ -400,6 +393,17 @@ export class KxEventsPipeline extends Construct {
         DatabaseEndpoint: database.dbInstanceEndpointAddress,
       },
     });
+
+    // The rotation function runs in the functions' private subnets: it reaches Secrets Manager through
+    // the NAT gateway the consumer already needs, and the database on 5432 (allowed by addRotationSingleUser).
+    // It is created after the migration, so that the first rotation, which starts when its schedule is
+    // created, never changes the password under the migration's connection.
+    const rotation = database.addRotationSingleUser({
+      automaticallyAfter: settings.rotationInterval,
+      vpcSubnets: functionSubnets,
+      securityGroup: rotationSecurityGroup,
+    });
+    rotation.node.addDependency(schema);
 
     // --- Consumer -------------------------------------------------------------------------------------
     const consumer = new ConsumerFunction(this, 'Consumer', {

@@ -140,6 +140,14 @@ describe('KxEventsPipeline defaults', () => {
     });
   });
 
+  test('the rotation starts after the migration, so it never changes the password under it', () => {
+    const [rotation] = Object.values(template.findResources('AWS::Serverless::Application'));
+    expect(rotation.DependsOn).toContain(Object.keys(template.findResources('Custom::KxEventsSchema'))[0]);
+    template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      RotationLambdaARN: { 'Fn::GetAtt': [Object.keys(template.findResources('AWS::Serverless::Application'))[0], 'Outputs.RotationLambdaARN'] },
+    });
+  });
+
   test('the consumer: the bundled asset on Node.js 24, arm64, 30 s, 512 MB, in the private subnets', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: Match.absent(),

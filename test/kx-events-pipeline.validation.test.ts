@@ -23,7 +23,8 @@ describe('KxEventsPipeline fails when', () => {
     ['maxBatchingWindow is above 300 seconds', { maxBatchingWindow: Duration.seconds(301) }, 'maxBatchingWindow: must be at most 300 seconds, got 301 seconds'],
     ['maxConcurrency is below 2', { maxConcurrency: 1 }, 'maxConcurrency: must be an integer from 2 to 1000, got 1'],
     ['maxConcurrency is above 1000', { maxConcurrency: 1001 }, 'maxConcurrency: must be an integer from 2 to 1000, got 1001'],
-    ['maxReceiveCount is below 1', { maxReceiveCount: 0 }, 'maxReceiveCount: must be an integer of 1 or more, got 0'],
+    ['maxReceiveCount is below 1', { maxReceiveCount: 0 }, 'maxReceiveCount: must be an integer from 1 to 1000, got 0'],
+    ['maxReceiveCount is above SQS\'s 1000', { maxReceiveCount: 1001 }, 'maxReceiveCount: must be an integer from 1 to 1000, got 1001'],
     ['backupRetention is above 35 days', { backupRetention: Duration.days(36) }, 'backupRetention: must be a whole number of days from 0 to 35, got 36 days'],
     ['backupRetention is not whole days', { backupRetention: Duration.hours(36) }, 'backupRetention: must be a whole number of days from 0 to 35, got 1 day 12 hours'],
     ['visibilityTimeout is below 6 × consumerTimeout', { consumerTimeout: Duration.minutes(1) },
@@ -50,7 +51,7 @@ describe('KxEventsPipeline fails when', () => {
       'KxEventsPipeline Events/Pipeline has 4 invalid props:',
       '  - batchSize: must be an integer from 1 to 10000, got 0',
       '  - maxConcurrency: must be an integer from 2 to 1000, got 1',
-      '  - maxReceiveCount: must be an integer of 1 or more, got 0',
+      '  - maxReceiveCount: must be an integer from 1 to 1000, got 0',
       '  - retentionPeriod: must be from 1 minute to 14 days, got 30 days',
     ].join('\n'));
     expect((error as any).problems).toContainEqual({ prop: 'batchSize', allowed: 'an integer from 1 to 10000', given: '0' });

@@ -39,10 +39,9 @@ export function acknowledgePipelineFindings(findings: PipelineFindings): void {
   acknowledge(consumer, 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
     'Sending to the encrypted dead-letter queue, on this one key only (aws-cdk-lib\'s grantSendMessages).');
 
-  const framework = migrationProvider.node.findChild('framework-onEvent');
-  acknowledge(framework, LAMBDA_BASIC_EXECUTION, 'The Provider framework\'s function: writes its own CloudWatch logs.');
+  acknowledge(migrationProvider, LAMBDA_BASIC_EXECUTION, 'The Provider framework\'s function: writes its own CloudWatch logs.');
   const migrationLogicalId = Stack.of(migration).getLogicalId(migration.node.defaultChild as CfnResource);
-  acknowledge(framework, `AwsSolutions-IAM5[Resource::<${migrationLogicalId}.Arn>:*]`,
+  acknowledge(migrationProvider, `AwsSolutions-IAM5[Resource::<${migrationLogicalId}.Arn>:*]`,
     'The Provider framework invokes the migration function, any of its versions, and nothing else.');
 }
 

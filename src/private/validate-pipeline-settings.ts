@@ -25,6 +25,8 @@ export class InvalidPipelinePropsError extends Error {
 const MAX_BATCH_SIZE = 10_000;
 /** Lambda's largest SQS batch without a batching window. */
 const MAX_UNWINDOWED_BATCH_SIZE = 10;
+/** SQS's largest redrive maxReceiveCount. */
+const MAX_RECEIVE_COUNT = 1000;
 const MAX_BATCHING_WINDOW = Duration.seconds(300);
 /** AWS's guidance for SQS event sources: the visibility timeout is at least six times the function's timeout. */
 const VISIBILITY_TIMEOUT_FACTOR = 6;
@@ -51,7 +53,7 @@ export function validatePipelineSettings(constructPath: string, s: PipelineSetti
     problem('maxBatchingWindow', `at most ${MAX_BATCHING_WINDOW.toSeconds()} seconds`, `${s.maxBatchingWindow.toSeconds({ integral: false })} seconds`);
   }
   integerInRange('maxConcurrency', s.maxConcurrency, 2, 1000);
-  integerInRange('maxReceiveCount', s.maxReceiveCount, 1, Infinity);
+  integerInRange('maxReceiveCount', s.maxReceiveCount, 1, MAX_RECEIVE_COUNT);
 
   if (known(s.backupRetention)) {
     const days = s.backupRetention.toDays({ integral: false });
