@@ -104,6 +104,9 @@ for (const name of ['consumer', 'migrate']) {
 }
 // The handlers' dependencies are bundled: devDependencies are right for them.
 project.eslint?.allowDevDeps('lambda/**');
+// The local pipeline and the benchmarks are development tools, never shipped.
+project.eslint?.allowDevDeps('local/**');
+project.eslint?.allowDevDeps('bench/**');
 // The bundles are gitignored but shipped: keep them in the tarball.
 project.npmignore?.include('/assets/');
 // A fresh clone's tests need the bundles: bundle before testing.

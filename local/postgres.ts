@@ -138,6 +138,7 @@ function binaries(): string {
 /** True when every folder from / down to `dir` can be entered by others. */
 function reachableByOthers(dir: string): boolean {
   for (let d = dir; ; d = path.dirname(d)) {
+    // eslint-disable-next-line no-bitwise -- the mode's execute bit for others
     if ((fs.statSync(d).mode & 0o001) === 0) return false;
     if (d === path.dirname(d)) return true;
   }

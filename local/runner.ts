@@ -46,7 +46,7 @@ export interface EventSourceMappingSettings {
   readonly maxBatchingWindowSeconds?: number;
   /** Concurrent invocations, 2..1,000. @default 5 */
   readonly maxConcurrency?: number;
-  /** The function's timeout; a longer invocation is ended and its batch left. @default 60 */
+  /** The function's timeout; a longer invocation is ended and its batch left. @default 30, as KxEventsPipeline's consumerTimeout */
   readonly functionTimeoutSeconds?: number;
 }
 
@@ -61,6 +61,8 @@ export interface EventSourceRunnerOptions extends EventSourceMappingSettings {
   readonly handlerExport?: string;
   /** @default 'kx-events-consumer' */
   readonly functionName?: string;
+  /** Reported to the function as its memory size (not enforced). @default 512, as KxEventsPipeline's consumerMemorySize */
+  readonly memorySize?: number;
   /** The AWS stand-in the function talks to. @default process.env.AWS_ENDPOINT_URL */
   readonly awsEndpoint?: string;
 }
@@ -158,7 +160,7 @@ export function mappingSettings(settings: EventSourceMappingSettings): Required<
     batchSize: settings.batchSize ?? 10,
     maxBatchingWindowSeconds: settings.maxBatchingWindowSeconds ?? 0,
     maxConcurrency: settings.maxConcurrency ?? 5,
-    functionTimeoutSeconds: settings.functionTimeoutSeconds ?? 60,
+    functionTimeoutSeconds: settings.functionTimeoutSeconds ?? 30,
   };
   const problems: string[] = [];
   const check = (name: keyof typeof resolved, min: number, max: number) => {
@@ -274,6 +276,7 @@ export class EventSourceRunner extends EventEmitter<EventSourceRunnerEvents> {
       AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
       AWS_LAMBDA_FUNCTION_NAME: functionName,
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memorySize ?? 512),
       AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName}`,
       KX_LOCAL_FUNCTION_ARN: `arn:aws:lambda:${region}:${account}:function:${functionName}`,
       LAMBDA_TASK_ROOT: path.dirname(bundle),

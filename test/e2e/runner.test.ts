@@ -131,13 +131,14 @@ describe('the SQSEvent and the runtime', () => {
       AWS_ENDPOINT_URL: process.env.AWS_ENDPOINT_URL,
       AWS_REGION: 'us-east-1',
       AWS_LAMBDA_FUNCTION_NAME: 'kx-events-consumer',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
     });
     expect(runtime.env.DATABASE_URL).toBeUndefined();
     expect(runtime.cwd).toBe(path.dirname(SCRIPTED_CONSUMER));
     expect(runtime.functionName).toBe('kx-events-consumer');
     expect(runtime.invokedFunctionArn).toMatch(/^arn:aws:lambda:us-east-1:\d{12}:function:kx-events-consumer$/);
-    expect(runtime.remainingMs).toBeGreaterThan(50_000);
-    expect(runtime.remainingMs).toBeLessThanOrEqual(60_000);
+    expect(runtime.remainingMs).toBeGreaterThan(20_000);
+    expect(runtime.remainingMs).toBeLessThanOrEqual(30_000);
 
     expect(batches).toMatchObject([{ size: 1, outcome: 'succeeded', succeeded: 1, failed: 0, coldStart: true }]);
     const left = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.queueUrl, WaitTimeSeconds: 0 }));

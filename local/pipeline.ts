@@ -1,0 +1,167 @@
+/**
+ * The local pipeline: what KxEventsPipeline deploys, on one machine. PostgreSQL 16
+ * with the schema migrated by the custom resource's runner, the database secret
+ * in Secrets Manager (RDS format), the events queue and its dead-letter queue with
+ * the construct's defaults, and the consumer's environment pointed at all of it,
+ * ready for the event-source runner. The demo, the end-to-end tests and
+ * bench/pipeline all start it here.
+ */
+import { randomUUID } from 'crypto';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { Client } from 'pg';
+import { createQueuePair, useLocalAws, type QueuePair, type QueuePairOptions } from './aws';
+import { startMoto } from './moto';
+import { startPostgres } from './postgres';
+import { EventSourceRunner, type EventSourceMappingSettings } from './runner';
+import { REASON_ATTRIBUTE } from '../lambda/lib/dead-letter-queue';
+import { runMigrations } from '../lambda/lib/migrations';
+
+export interface LocalPipelineOptions {
+  /** @default - DATABASE_URL, else a new embedded PostgreSQL 16 */
+  readonly databaseUrl?: string;
+  /** @default - AWS_ENDPOINT_URL, else a new moto server */
+  readonly awsEndpoint?: string;
+  /** @default - the construct's: maxReceiveCount 3, visibility timeout 300 s */
+  readonly queue?: QueuePairOptions;
+  /** Prefix of the queue and secret names; a random suffix keeps each run apart. @default 'kx-events' */
+  readonly name?: string;
+  /** Told each step as it starts. */
+  readonly progress?: (step: string) => void;
+}
+
+export interface LocalPipeline {
+  /** The database the consumer writes to. */
+  readonly databaseUrl: string;
+  readonly awsEndpoint: string;
+  readonly queues: QueuePair;
+  readonly secretArn: string;
+  /** The migrations this start applied (none when the schema was current). */
+  readonly appliedMigrations: readonly string[];
+  /** The consumer's environment, as the construct sets it, pointed at the local stand-ins. */
+  readonly consumerEnvironment: Readonly<Record<string, string>>;
+  readonly sqs: SQSClient;
+  /** A runner for the events queue, not started yet; stop() stops it. */
+  runner(settings?: EventSourceMappingSettings): EventSourceRunner;
+  /** Receives every message on the dead-letter queue, without deleting it (it stays invisible for 60 s). */
+  deadLetters(): Promise<DeadLetter[]>;
+  /** Stops the runners, then the stand-ins this pipeline started (deleting their data). */
+  stop(): Promise<void>;
+}
+
+export interface DeadLetter {
+  readonly messageId: string;
+  readonly body: string;
+  /** Why the consumer dead-lettered it; for a message the queue redrove, after how many receives. */
+  readonly reason: string;
+}
+
+export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
+  const progress = options.progress ?? (() => undefined);
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  };
+  try {
+    let databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
+    let awsEndpoint = options.awsEndpoint ?? process.env.AWS_ENDPOINT_URL;
+    if (!databaseUrl || !awsEndpoint) {
+      progress(`starting ${[databaseUrl ? [] : 'PostgreSQL 16', awsEndpoint ? [] : 'moto (SQS, Secrets Manager)'].flat().join(' and ')}`);
+    }
+    const [postgres, moto] = await Promise.all([
+      databaseUrl ? undefined : startPostgres(),
+      awsEndpoint ? undefined : startMoto(),
+    ]);
+    if (postgres) stops.push(() => postgres.destroy());
+    if (moto) stops.push(() => moto.stop());
+    databaseUrl ??= postgres!.url;
+    awsEndpoint ??= moto!.endpoint;
+    useLocalAws(awsEndpoint);
+
+    progress('applying the schema migrations');
+    const appliedMigrations = await migrate(databaseUrl);
+
+    const name = `${options.name ?? 'kx-events'}-${randomUUID().slice(0, 8)}`;
+    progress('storing the database secret and creating the queue and its dead-letter queue');
+    const sqs = new SQSClient({});
+    const secretsManager = new SecretsManagerClient({});
+    const [{ ARN: secretArn }, queues] = await Promise.all([
+      secretsManager.send(new CreateSecretCommand({ Name: `${name}/database`, SecretString: JSON.stringify(rdsSecret(databaseUrl)) })),
+      createQueuePair(sqs, name, options.queue),
+    ]);
+    const consumerEnvironment = {
+      DB_SECRET_ARN: secretArn!,
+      DB_SSL_MODE: 'disable',
+      DEAD_LETTER_QUEUE_URL: queues.deadLetterQueueUrl,
+      MAX_RECEIVE_COUNT: String(queues.maxReceiveCount),
+    };
+    const runners: EventSourceRunner[] = [];
+    stops.push(() => Promise.all(runners.map((r) => r.stop())).then(() => undefined));
+
+    return {
+      databaseUrl,
+      awsEndpoint,
+      queues,
+      secretArn: secretArn!,
+      appliedMigrations,
+      consumerEnvironment,
+      sqs,
+      runner: (settings = {}) => {
+        const runner = new EventSourceRunner({
+          ...settings, queueUrl: queues.queueUrl, queueArn: queues.queueArn, environment: consumerEnvironment, awsEndpoint,
+        });
+        runners.push(runner);
+        return runner;
+      },
+      deadLetters: () => receiveAll(sqs, queues),
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function migrate(databaseUrl: string): Promise<string[]> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return (await runMigrations(client)).applied;
+  } finally {
+    await client.end();
+  }
+}
+
+/** The secret RDS keeps for a database instance, for the database in `url`. */
+export function rdsSecret(url: string): Record<string, string | number> {
+  const u = new URL(url);
+  return {
+    engine: 'postgres',
+    host: u.hostname,
+    port: Number(u.port || 5432),
+    username: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    dbname: decodeURIComponent(u.pathname.slice(1)) || 'postgres',
+  };
+}
+
+async function receiveAll(sqs: SQSClient, queues: QueuePair): Promise<DeadLetter[]> {
+  const letters: DeadLetter[] = [];
+  for (;;) {
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({
+      QueueUrl: queues.deadLetterQueueUrl,
+      MaxNumberOfMessages: 10,
+      VisibilityTimeout: 60,
+      MessageAttributeNames: ['All'],
+    }));
+    if (!Messages.length) return letters;
+    for (const m of Messages) {
+      letters.push({
+        messageId: m.MessageId!,
+        body: m.Body ?? '',
+        reason: m.MessageAttributes?.[REASON_ATTRIBUTE]?.StringValue
+          ?? `redriven by the queue after ${queues.maxReceiveCount} receives without success`,
+      });
+    }
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * The whole pipeline, end to end: handlers decorated with @EventTracking → SQS
+ * (moto) → the event-source runner → the bundled consumer on Node 24 →
+ * PostgreSQL 16. Each test has its own database, secret and queues; the short
+ * visibility timeouts only make redelivery quick.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { eventsOf, expectedRow, recordingSqsClient, runTrackedHandlers, storedEvents, type StoredEvent } from './traffic';
+import type { QueuePairOptions } from '../../local/aws';
+import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline';
+import { startPostgres } from '../../local/postgres';
+import { CONSUMER_BUNDLE, type EventSourceRunner } from '../../local/runner';
+import { createTrackedEvent, publishEvent, type TrackedEvent } from '../../packages/kx-events-decorators/src';
+import { freshDatabase } from '../setup/test-bed';
+
+jest.setTimeout(150_000);
+
+const pipelines: LocalPipeline[] = [];
+afterEach(() => Promise.all(pipelines.splice(0).map((p) => p.stop())));
+
+beforeAll(() => {
+  if (!fs.existsSync(CONSUMER_BUNDLE)) throw new Error(`${CONSUMER_BUNDLE} is missing: run "npx projen bundle" first ("npx projen test" does)`);
+});
+
+async function pipeline(options: { databaseUrl?: string; queue?: QueuePairOptions } = {}): Promise<LocalPipeline> {
+  const p = await startLocalPipeline({
+    databaseUrl: options.databaseUrl ?? await freshDatabase(),
+    queue: options.queue ?? { visibilityTimeoutSeconds: 2 },
+  });
+  pipelines.push(p);
+  return p;
+}
+
+/** The consumer's summary lines (one per batch), as they are written. */
+function consumerSummaries(runner: EventSourceRunner): Array<Record<string, number>> {
+  const summaries: Array<Record<string, number>> = [];
+  runner.on('log', ({ line }) => {
+    const entry = line.startsWith('{') ? JSON.parse(line) : undefined;
+    if (entry?.message === 'batch') summaries.push(entry);
+  });
+  return summaries;
+}
+
+const byId = (a: StoredEvent, b: StoredEvent) => String(a.event_id).localeCompare(String(b.event_id));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+    await sleep(20);
+  }
+}
+
+/** Every event is stored once, as it was sent; nothing else is stored, and nothing is dead-lettered. */
+async function expectStoredAsSent(p: LocalPipeline, events: readonly TrackedEvent[]): Promise<void> {
+  const stored = await storedEvents(p.databaseUrl);
+  expect([...stored.values()].sort(byId)).toEqual(events.map(expectedRow).sort(byId));
+  expect(await p.deadLetters()).toEqual([]);
+}
+
+test('1,000 events from decorated handlers are stored exactly once, every field as it was sent', async () => {
+  const p = await pipeline();
+  const runner = p.runner().start();
+  const summaries = consumerSummaries(runner);
+  const events = eventsOf(await runTrackedHandlers(p.queues.queueUrl, 1000));
+  await runner.drained({ timeoutMs: 120_000 });
+
+  expect(new Set(events.map((e) => e.eventId)).size).toBe(1000);
+  // The traffic exercises every field, present and absent.
+  for (const field of ['previousEventId', 'userId', 'entityId', 'source', 'campaignId', 'pointsAwarded', 'sessionId', 'metadata'] as const) {
+    expect(events.some((e) => e[field] !== undefined) && events.some((e) => e[field] === undefined)).toBe(true);
+  }
+  await expectStoredAsSent(p, events);
+  expect(summaries.reduce((n, s) => n + s.inserted, 0)).toBe(1000);
+});
+
+test('every message delivered twice, within a batch and across batches: still 1,000 rows', async () => {
+  const p = await pipeline();
+  const runner = p.runner().start();
+  const summaries = consumerSummaries(runner);
+  const sent = await runTrackedHandlers(p.queues.queueUrl, 1000, { sendEachTwice: true });
+  await runner.drained({ timeoutMs: 120_000 });
+
+  await expectStoredAsSent(p, eventsOf(sent));
+  expect(runner.totals.succeeded).toBeGreaterThanOrEqual(2000);
+  expect(summaries.reduce((n, s) => n + s.inserted, 0)).toBe(1000);
+  expect(summaries.reduce((n, s) => n + s.duplicates, 0)).toBeGreaterThanOrEqual(1000);
+});
+
+test('a chain whose steps are sent in reverse order resolves every link', async () => {
+  const p = await pipeline();
+  const runner = p.runner().start();
+  const summaries = consumerSummaries(runner);
+  const { client, sent } = recordingSqsClient();
+  const options = { queueUrl: p.queues.queueUrl, sqsClient: client };
+  const request = { headers: { 'X-Client-Id': 'client-chain' } };
+  const first = createTrackedEvent('order', 'cart_created', request)!;
+  const second = createTrackedEvent('order', 'order_placed', request, undefined, { previousEventId: first.eventId })!;
+  const third = createTrackedEvent('order', 'order_paid', request, undefined, { previousEventId: second.eventId, pointsAwarded: 5 })!;
+  const deferred = () => summaries.reduce((n, s) => n + s.deferred, 0);
+
+  // Each step goes out once the consumer has had to defer the one after it.
+  expect(await publishEvent(third, options)).toBe(true);
+  await until(() => deferred() >= 1, 'the third step was deferred');
+  expect(await publishEvent(second, options)).toBe(true);
+  await until(() => deferred() >= 2, 'the second step was deferred');
+  expect(await publishEvent(first, options)).toBe(true);
+  await runner.drained({ timeoutMs: 30_000 });
+
+  expect(sent).toHaveLength(3);
+  await expectStoredAsSent(p, [first, second, third]);
+  expect(summaries.reduce((n, s) => n + s.unlinked, 0)).toBe(0);
+});
+
+test('poison messages go to the dead-letter queue with their reason, and nothing else does', async () => {
+  const p = await pipeline();
+  const runner = p.runner().start();
+  const valid = eventsOf(await runTrackedHandlers(p.queues.queueUrl, 200));
+  const event = (change: Record<string, unknown>) => JSON.stringify({ ...createTrackedEvent('user', 'user_created', { clientId: 'client-poison' }), ...change });
+  const poison: Array<[string, RegExp]> = [
+    ['{"eventId": ', /JSON/i],
+    ['[1, 2, 3]', /object/i],
+    [event({ eventType: 'x'.repeat(49) }), /eventType.*48.*49/],
+    [event({ clientId: undefined }), /clientId/],
+    [event({ eventId: 'not-a-uuid' }), /eventId/],
+    [event({ pointsAwarded: 1.5 }), /pointsAwarded/],
+    [event({ metadata: ['not', 'an', 'object'] }), /metadata/],
+    [event({ userId: 'nul\u0000inside' }), /userId/],
+    [event({ occurredAt: '2025-01-31T12:00:00' }), /occurredAt/],
+  ];
+  await p.sqs.send(new SendMessageBatchCommand({
+    QueueUrl: p.queues.queueUrl,
+    Entries: poison.map(([body], i) => ({ Id: String(i), MessageBody: body })),
+  }));
+  await runner.drained({ timeoutMs: 60_000 });
+
+  const letters = await p.deadLetters();
+  expect(letters.map((l) => l.body).sort()).toEqual(poison.map(([body]) => body).sort());
+  for (const [body, reason] of poison) expect(letters.find((l) => l.body === body)!.reason).toMatch(reason);
+  const stored = await storedEvents(p.databaseUrl);
+  expect([...stored.values()].sort(byId)).toEqual(valid.map(expectedRow).sort(byId));
+});
+
+test('consumer containers killed in the middle of batches: everything is stored after redelivery', async () => {
+  const p = await pipeline();
+  const runner = p.runner();
+  let invocations = 0;
+  let killAfterSummary: number | undefined;
+  runner.on('invoke', ({ pid }) => {
+    invocations++;
+    // As the batch arrives; a few milliseconds in; and once its rows are committed, before it answers.
+    if (invocations === 3) process.kill(pid, 'SIGKILL');
+    if (invocations === 12) setTimeout(() => process.kill(pid, 'SIGKILL'), 3);
+    if (invocations === 25) killAfterSummary = pid;
+  });
+  runner.on('log', ({ pid, line }) => {
+    if (pid === killAfterSummary && line.includes('"message":"batch"')) {
+      killAfterSummary = undefined;
+      process.kill(pid, 'SIGKILL');
+    }
+  });
+  runner.start();
+  const events = eventsOf(await runTrackedHandlers(p.queues.queueUrl, 1000));
+  await runner.drained({ timeoutMs: 120_000 });
+
+  expect(runner.totals.crashes).toBeGreaterThanOrEqual(2);
+  expect(runner.totals.coldStarts).toBeGreaterThan(runner.settings.maxConcurrency);
+  await expectStoredAsSent(p, events);
+});
+
+test('the database stops and restarts during the run: nothing is lost', async () => {
+  const postgres = await startPostgres();
+  try {
+    // A visibility timeout longer than the outage: each message fails at most once while the database is down.
+    const p = await pipeline({ databaseUrl: postgres.url, queue: { visibilityTimeoutSeconds: 5 } });
+    const runner = p.runner();
+    let outage: Promise<void> | undefined;
+    runner.on('batch', () => {
+      if (runner.totals.batches === 10) {
+        outage = (async () => {
+          await postgres.stop();
+          await sleep(2000);
+          await postgres.start();
+        })();
+      }
+    });
+    runner.start();
+    const events = eventsOf(await runTrackedHandlers(p.queues.queueUrl, 1000));
+    await until(() => outage !== undefined, 'ten batches were stored');
+    await outage;
+    await runner.drained({ timeoutMs: 120_000 });
+
+    expect(runner.totals.failed).toBeGreaterThan(0);
+    await expectStoredAsSent(p, events);
+  } finally {
+    await Promise.all(pipelines.splice(0).map((p) => p.stop()));
+    await postgres.destroy();
+  }
+});
+
+test('no consumer container is left behind', () => {
+  const containers = execFileSync('ps', ['-eo', 'pid=,ppid=,args=']).toString().split('\n')
+    .filter((line) => line.includes('lambda-container.ts') && Number(line.trim().split(/\s+/)[1]) === process.pid);
+  expect(containers).toEqual([]);
+});
