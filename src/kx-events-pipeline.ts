@@ -209,6 +209,14 @@ export interface KxEventsPipelineProps {
  * the schema migration (run on deploy, before the consumer receives anything), the security groups,
  * the alarms, and outputs for the queue URLs, the database endpoint and the secret.
  *
+ * Good to know before deploying:
+ * - The credential rotation is AWS's single-user PostgreSQL rotation application (Serverless Application
+ *   Repository): the stack gets the `AWS::Serverless-2016-10-31` transform, which the CDK CLI deploys as is.
+ * - The database's instance identifier is fixed, derived from the construct's path, so that its exported
+ *   log groups (`/aws/rds/instance/<identifier>/postgresql|upgrade`) are this stack's, with `logRetention`.
+ *   A change that would replace the instance fails instead of silently replacing the events database.
+ * - An encrypted `alarmTopic` needs a key policy that lets `cloudwatch.amazonaws.com` use the key.
+ *
  * @example
  * const pipeline = new KxEventsPipeline(this, 'Events', { alarmTopic });
  * pipeline.addProducer(signupFunction);

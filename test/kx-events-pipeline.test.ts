@@ -115,6 +115,8 @@ describe('KxEventsPipeline defaults', () => {
     const instance = template.findResources('AWS::RDS::DBInstance');
     const [instanceId] = Object.keys(instance);
     const identifier = instance[instanceId].Properties.DBInstanceIdentifier;
+    // RDS: 1..63 letters, digits or hyphens, starting with a letter; unique per stack and construct path.
+    expect(identifier).toMatch(/^kx-[a-z0-9]{1,60}$/);
     for (const name of ['postgresql', 'upgrade']) {
       const groups = template.findResources('AWS::Logs::LogGroup', {
         Properties: { LogGroupName: `/aws/rds/instance/${identifier}/${name}`, RetentionInDays: 30 },

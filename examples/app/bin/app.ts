@@ -1,5 +1,6 @@
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -12,10 +13,10 @@ const stack = new Stack(app, 'KxEventsExample', {
   description: 'kx-events example: a sign-up function that tracks events into PostgreSQL through SQS',
 });
 
-const alarmTopic = new sns.Topic(stack, 'Alarms', {
-  masterKey: new kms.Key(stack, 'AlarmsKey', { enableKeyRotation: true }),
-  enforceSSL: true,
-});
+// An encrypted alarm topic: CloudWatch may publish to it only if the key lets it.
+const alarmsKey = new kms.Key(stack, 'AlarmsKey', { enableKeyRotation: true });
+alarmsKey.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+const alarmTopic = new sns.Topic(stack, 'Alarms', { masterKey: alarmsKey, enforceSSL: true });
 const pipeline = new KxEventsPipeline(stack, 'Events', { alarmTopic });
 
 // The example's own function may be bundled by NodejsFunction (esbuild, at synth); the pipeline's
