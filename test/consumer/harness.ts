@@ -12,6 +12,8 @@ import { Client } from 'pg';
 import { runMigrations } from '../../lambda/lib/migrations';
 import { freshDatabase, freshQueues, secretsManagerClient, sqsClient } from '../setup/test-bed';
 
+export { sqsRecord, trackedEvent } from './fixtures';
+
 export const CONSUMER_SOURCE = path.resolve(__dirname, '../../lambda/consumer.lambda.ts');
 export const CONSUMER_BUNDLE = path.resolve(__dirname, '../../assets/lambda/consumer.lambda/index.js');
 export const MIGRATE_SOURCE = path.resolve(__dirname, '../../lambda/migrate.lambda.ts');
@@ -76,41 +78,6 @@ function setEnv(env: Record<string, string | undefined>): void {
 }
 
 export type ConsumerHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
-
-/** An SQS record as Lambda delivers it. */
-export function sqsRecord(body: string, options: { receiveCount?: number; messageId?: string; attributes?: SQSRecord['messageAttributes'] } = {}): SQSRecord {
-  return {
-    messageId: options.messageId ?? randomUUID(),
-    receiptHandle: `receipt-${randomUUID()}`,
-    body,
-    attributes: {
-      ApproximateReceiveCount: String(options.receiveCount ?? 1),
-      SentTimestamp: String(Date.now()),
-      SenderId: 'AIDAEXAMPLE',
-      ApproximateFirstReceiveTimestamp: String(Date.now()),
-    },
-    messageAttributes: options.attributes ?? {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:kx-events',
-    awsRegion: 'us-east-1',
-  };
-}
-
-/** A valid event, as the decorators publish it. */
-export function trackedEvent(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    eventId: randomUUID(),
-    clientId: 'client-1',
-    entityType: 'user',
-    eventType: 'user_created',
-    source: 'api',
-    pointsAwarded: 10,
-    occurredAt: new Date().toISOString(),
-    metadata: { plan: 'pro', tags: ['a', 'b'] },
-    ...overrides,
-  };
-}
 
 /** What one invocation returned and logged. */
 export interface Invocation {

@@ -1,0 +1,195 @@
+/**
+ * bench/consumer: how fast the consumer stores events, beside the two peers that bound it.
+ *
+ * In one run, on one PostgreSQL 16 started here (and moto for the secret and the DLQ), at batch
+ * sizes 10, 100 and 1000, each method loads the same events into an emptied `events` table:
+ *   consumer: the bundled handler (assets/lambda/consumer.lambda/index.js), invoked with SQSEvents:
+ *             parse, validate with the contract, one INSERT … json_to_recordset … ON CONFLICT per batch;
+ *   naive:    what a per-record batch processor does: parse, validate, one INSERT per message;
+ *   COPY:     parse, then COPY … FROM STDIN per batch, without validation or conflict handling: the limit.
+ * The events are what the decorators publish: every field, a small metadata object, no previousEventId.
+ * The methods take turns, ROUNDS times, each time on an emptied table; each figure is the best of
+ * its rounds, which filters out the noise of other work on a shared machine.
+ * Also prints the bundle's size and its cold `require` time on Node 24 (the Lambda runtime's major).
+ *
+ *   npx projen bench:consumer                 (EVENTS=10000 per round, ROUNDS=3 by default)
+ */
+import { execFileSync } from 'child_process';
+import { randomUUID } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { Client } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { eventRow, type EventRow } from '../../lambda/lib/events-table';
+import { runMigrations } from '../../lambda/lib/migrations';
+import { useLocalAws } from '../../local/aws';
+import { startMoto } from '../../local/moto';
+import { startPostgres } from '../../local/postgres';
+import { validateTrackedEvent, type TrackedEvent } from '../../packages/kx-events-decorators/src/contract';
+import { sqsRecord, trackedEvent } from '../../test/consumer/fixtures';
+import { createDatabaseSecret } from '../../test/consumer/harness';
+
+const ROOT = path.resolve(__dirname, '../..');
+const BUNDLE = path.join(ROOT, 'assets/lambda/consumer.lambda/index.js');
+const NODE_24 = path.join(ROOT, 'node_modules/node/bin/node');
+const EVENTS = Number(process.env.EVENTS ?? 10_000);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const BATCH_SIZES = [10, 100, 1000];
+const COLD_REQUIRE_RUNS = 15;
+
+type Load = (records: SQSRecord[]) => Promise<void>;
+
+async function main(): Promise<void> {
+  const [postgres, moto] = await Promise.all([startPostgres(), startMoto()]);
+  const db = new Client({ connectionString: postgres.url });
+  try {
+    useLocalAws(moto.endpoint);
+    await db.connect();
+    await runMigrations(db);
+    const env = await consumerEnvironment(postgres.url);
+
+    const consumer = loadConsumer(env);
+    const methods: Array<[string, Load]> = [
+      ['consumer', async (records) => assertAllDone(await consumer({ Records: records }))],
+      ['naive', (records) => naiveInsert(db, records)],
+      ['COPY', (records) => copyInsert(db, records)],
+    ];
+
+    console.log(`bench/consumer: ${EVENTS} events a round, best of ${ROUNDS} rounds; ${os.cpus().length} cores, Node ${process.version}, PostgreSQL 16`);
+    console.log('');
+    console.log('batch  consumer ev/s  naive ev/s   COPY ev/s  consumer/naive  consumer/COPY');
+    for (const size of BATCH_SIZES) {
+      const rates: Record<string, number> = {};
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const [name, load] of methods) rates[name] = Math.max(rates[name] ?? 0, await eventsPerSecond(db, load, size));
+      }
+      console.log([
+        String(size).padStart(5),
+        fmt(rates.consumer).padStart(14),
+        fmt(rates.naive).padStart(11),
+        fmt(rates.COPY).padStart(11),
+        `${(rates.consumer / rates.naive).toFixed(2)}×`.padStart(15),
+        `${(rates.consumer / rates.COPY).toFixed(2)}×`.padStart(14),
+      ].join(' '));
+    }
+    console.log('');
+    console.log('targets: consumer ≥ 3.5× naive at batch 10; consumer ≥ 0.9× COPY at batch 1000');
+    console.log('');
+    const bytes = fs.statSync(BUNDLE).size;
+    const cold = coldRequire(env);
+    console.log(`bundle: ${path.relative(ROOT, BUNDLE)} ${(bytes / 1024).toFixed(1)} KiB (target ≤ 400 KB)`);
+    console.log(`cold require on Node ${execFileSync(NODE_24, ['--version']).toString().trim()}: median ${cold.require.toFixed(1)} ms of ${COLD_REQUIRE_RUNS} (target < 80 ms);`
+      + ` the SDK clients it loads on first use add ${cold.sdk.toFixed(1)} ms to the first invocation`);
+  } finally {
+    await db.end().catch(() => undefined);
+    await Promise.all([postgres.destroy(), moto.stop()]);
+  }
+}
+
+/** Loads EVENTS events in batches of `size` into an emptied table; returns events per second. */
+async function eventsPerSecond(db: Client, load: Load, size: number): Promise<number> {
+  await db.query('TRUNCATE events');
+  const batches: SQSRecord[][] = [];
+  for (let i = 0; i < EVENTS; i += size) batches.push(Array.from({ length: Math.min(size, EVENTS - i) }, eventRecord));
+  await load(Array.from({ length: size }, eventRecord)); // warm-up
+  const start = performance.now();
+  for (const batch of batches) await load(batch);
+  const seconds = (performance.now() - start) / 1000;
+  const stored = (await db.query('SELECT count(*)::int AS n FROM events')).rows[0].n;
+  if (stored !== EVENTS + size) throw new Error(`expected ${EVENTS + size} rows, found ${stored}`);
+  return EVENTS / seconds;
+}
+
+/** The bundled consumer, as Lambda loads it; its summary lines are discarded while it runs. */
+function loadConsumer(env: Record<string, string>): (event: SQSEvent) => Promise<SQSBatchResponse> {
+  Object.assign(process.env, env);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { handler } = require(BUNDLE) as { handler: (event: SQSEvent) => Promise<SQSBatchResponse> };
+  return async (event) => {
+    const write = process.stdout.write;
+    process.stdout.write = () => true;
+    try {
+      return await handler(event);
+    } finally {
+      process.stdout.write = write;
+    }
+  };
+}
+
+function assertAllDone(response: SQSBatchResponse): void {
+  if (response.batchItemFailures.length > 0) throw new Error(`the consumer reported ${response.batchItemFailures.length} failures`);
+}
+
+/** The row the consumer would store for the message's event, as column values in the order of COLUMNS. */
+function columnValues(record: SQSRecord): unknown[] {
+  const event = JSON.parse(record.body) as TrackedEvent;
+  const row = eventRow(event, { previous: event.previousEventId ?? null, claimed: null });
+  return COLUMNS.map((name) => (name === 'metadata' && row.metadata !== null ? JSON.stringify(row.metadata) : row[name]));
+}
+const COLUMNS = Object.keys(eventRow(trackedEvent() as unknown as TrackedEvent, { previous: null, claimed: null })) as Array<keyof EventRow>;
+
+const NAIVE_INSERT = `INSERT INTO events (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}) ON CONFLICT (event_id) DO NOTHING`;
+
+/** A per-record processor: each message parsed, validated and inserted on its own. */
+async function naiveInsert(db: Client, records: SQSRecord[]): Promise<void> {
+  for (const record of records) {
+    if (validateTrackedEvent(JSON.parse(record.body)).length > 0) throw new Error('invalid event in the benchmark');
+    await db.query(NAIVE_INSERT, columnValues(record));
+  }
+}
+
+/** COPY … FROM STDIN in text format: one stream per batch. */
+async function copyInsert(db: Client, records: SQSRecord[]): Promise<void> {
+  const text = records.map((r) => columnValues(r).map(copyText).join('\t')).join('\n') + '\n';
+  const stream = db.query(copyFrom(`COPY events (${COLUMNS.join(', ')}) FROM STDIN`));
+  await new Promise<void>((resolve, reject) => {
+    stream.on('finish', resolve);
+    stream.on('error', reject);
+    stream.end(text);
+  });
+}
+
+function copyText(value: unknown): string {
+  if (value === null) return '\\N';
+  return String(value).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+}
+
+/** The consumer's environment: the database's RDS-format secret and a DLQ, in moto. */
+async function consumerEnvironment(databaseUrl: string): Promise<Record<string, string>> {
+  const { QueueUrl } = await new SQSClient({}).send(new CreateQueueCommand({ QueueName: `bench-dlq-${randomUUID().slice(0, 8)}` }));
+  return { DB_SECRET_ARN: await createDatabaseSecret(databaseUrl), DB_SSL_MODE: 'disable', DEAD_LETTER_QUEUE_URL: QueueUrl!, MAX_RECEIVE_COUNT: '3' };
+}
+
+/** Median time to require the bundle in a fresh Node 24, and then the SDK clients it loads lazily. */
+function coldRequire(env: Record<string, string>): { require: number; sdk: number } {
+  const script = `
+    const t0 = process.hrtime.bigint();
+    require(${JSON.stringify(BUNDLE)});
+    const t1 = process.hrtime.bigint();
+    require('@aws-sdk/client-secrets-manager');
+    const t2 = process.hrtime.bigint();
+    console.log(JSON.stringify({ require: Number(t1 - t0) / 1e6, sdk: Number(t2 - t1) / 1e6 }));`;
+  const runs = Array.from({ length: COLD_REQUIRE_RUNS }, () => JSON.parse(execFileSync(NODE_24, ['-e', script], {
+    cwd: ROOT, env: { ...process.env, ...env },
+  }).toString()) as { require: number; sdk: number });
+  const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  return { require: median(runs.map((r) => r.require)), sdk: median(runs.map((r) => r.sdk)) };
+}
+
+/** A message as the decorators publish it, for a varied population of clients and users. */
+function eventRecord(): SQSRecord {
+  const n = Math.floor(Math.random() * 100_000);
+  return sqsRecord(JSON.stringify(trackedEvent({ clientId: `client-${n % 50}`, userId: `user-${n % 5000}`, entityId: `order-${n}` })));
+}
+
+function fmt(rate: number): string {
+  return Math.round(rate).toLocaleString('en-US');
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
