@@ -1,7 +1,7 @@
 import { App, CloudFormationValidatePlugin, Duration, PolicyViolation, Stack } from 'aws-cdk-lib';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { ownVpc } from './kx-events-pipeline.harness';
 import { KxEventsPipeline, KxEventsPipelineProps } from '../src';
 
 /**
@@ -28,13 +28,7 @@ describe('CloudFormation validation', () => {
   test.each<[string, (stack: Stack) => KxEventsPipelineProps]>([
     ['the default stack', () => ({})],
     ['its own VPC and key', stack => ({
-      vpc: new ec2.Vpc(stack, 'Own', {
-        subnetConfiguration: [
-          { name: 'Public', subnetType: ec2.SubnetType.PUBLIC },
-          { name: 'App', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-          { name: 'Data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-        ],
-      }),
+      vpc: ownVpc(stack),
       encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }),
     })],
     ['high throughput on Node.js 22', () => ({ batchSize: 1000, maxBatchingWindow: Duration.seconds(10), maxConcurrency: 20, runtime: lambda.Runtime.NODEJS_22_X })],

@@ -1,5 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { KxEventsPipeline, KxEventsPipelineProps } from '../src';
 
 /** The one harness of the construct's tests: a pipeline in a stack of its own. */
@@ -29,4 +30,20 @@ export function pipelineStack(
 /** The logical ID of a construct's CloudFormation resource. */
 export function logicalId(stack: Stack, construct: { node: { defaultChild?: unknown } }): string {
   return stack.getLogicalId(construct.node.defaultChild as never);
+}
+
+/**
+ * A VPC of the user's own, as the pipeline wants it: public, private-with-egress and isolated subnets,
+ * with flow logs of its own (cdk-nag's VPC7 is about the user's VPC, not the pipeline).
+ */
+export function ownVpc(stack: Stack, props: ec2.VpcProps = {}): ec2.Vpc {
+  return new ec2.Vpc(stack, 'Own', {
+    subnetConfiguration: [
+      { name: 'Public', subnetType: ec2.SubnetType.PUBLIC },
+      { name: 'App', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      { name: 'Data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+    ],
+    flowLogs: { Rejected: { trafficType: ec2.FlowLogTrafficType.REJECT } },
+    ...props,
+  });
 }

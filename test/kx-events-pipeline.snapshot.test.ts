@@ -1,7 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { pipelineStack } from './kx-events-pipeline.harness';
+import { ownVpc, pipelineStack } from './kx-events-pipeline.harness';
 import { assetHashSerializer } from './setup/snapshot-serializer';
 
 expect.addSnapshotSerializer(assetHashSerializer);
@@ -13,14 +12,7 @@ describe('KxEventsPipeline snapshots', () => {
 
   test('its own VPC and key', () => {
     const { template } = pipelineStack(stack => ({
-      vpc: new ec2.Vpc(stack, 'Own', {
-        maxAzs: 3,
-        subnetConfiguration: [
-          { name: 'Public', subnetType: ec2.SubnetType.PUBLIC },
-          { name: 'App', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-          { name: 'Data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-        ],
-      }),
+      vpc: ownVpc(stack, { maxAzs: 3 }),
       encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }),
     }));
     expect(template.toJSON()).toMatchSnapshot();

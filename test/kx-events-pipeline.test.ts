@@ -7,7 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { pipelineStack } from './kx-events-pipeline.harness';
+import { ownVpc, pipelineStack } from './kx-events-pipeline.harness';
 import { KxEventsPipelineProps } from '../src';
 
 const GIB = 1024 ** 3;
@@ -352,20 +352,11 @@ describe('KxEventsPipeline alarms', () => {
 
 describe('KxEventsPipeline props', () => {
   test('vpc: the given VPC is used, and none is created', () => {
-    const { stack, template } = pipelineStack(s => ({
-      vpc: new ec2.Vpc(s, 'Own', {
-        maxAzs: 3,
-        natGateways: 1,
-        subnetConfiguration: [
-          { name: 'Public', subnetType: ec2.SubnetType.PUBLIC },
-          { name: 'App', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-          { name: 'Data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-        ],
-      }),
-    }));
+    let own!: ec2.Vpc;
+    const { stack, template } = pipelineStack(s => ({ vpc: own = ownVpc(s, { maxAzs: 3 }) }));
     template.resourceCountIs('AWS::EC2::VPC', 1);
-    template.resourceCountIs('AWS::EC2::FlowLog', 0);
-    const own = stack.node.findChild('Own') as ec2.Vpc;
+    template.resourceCountIs('AWS::EC2::NatGateway', own.availabilityZones.length); // the VPC's own, not the pipeline's 1
+    template.resourceCountIs('AWS::EC2::FlowLog', 1);
     template.hasResourceProperties('AWS::RDS::DBSubnetGroup', { SubnetIds: own.isolatedSubnets.map(s => stack.resolve(s.subnetId)) });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('stores tracked events'),

@@ -1,8 +1,8 @@
 import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { ownVpc } from './kx-events-pipeline.harness';
 import { KxEventsPipeline, KxEventsPipelineProps } from '../src';
 
 /** Synthesizes a stack under the AwsSolutions pack: throws "Validation failed" on any unacknowledged finding. */
@@ -18,14 +18,7 @@ describe('cdk-nag AwsSolutions', () => {
     ['the default stack', () => ({})],
     ['multi-AZ, with its own VPC and key', stack => ({
       multiAz: true,
-      vpc: new ec2.Vpc(stack, 'Own', {
-        subnetConfiguration: [
-          { name: 'Public', subnetType: ec2.SubnetType.PUBLIC },
-          { name: 'App', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-          { name: 'Data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-        ],
-        flowLogs: { Rejected: { trafficType: ec2.FlowLogTrafficType.REJECT } },
-      }),
+      vpc: ownVpc(stack),
       encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }),
     })],
     ['high throughput', () => ({ batchSize: 1000, maxBatchingWindow: Duration.seconds(10), maxConcurrency: 20 })],
