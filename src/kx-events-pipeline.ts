@@ -36,7 +36,8 @@ export interface KxEventsPipelineProps {
   readonly vpc?: ec2.IVpc;
 
   /**
-   * The number of NAT gateways of the new VPC. Ignored, with a warning, when `vpc` is given.
+   * The number of NAT gateways of the new VPC, at least 1: the functions reach SQS, Secrets Manager and
+   * KMS through NAT. Ignored, with a warning, when `vpc` is given.
    *
    * @default 1
    */
@@ -248,7 +249,7 @@ export class KxEventsPipeline extends Construct {
   constructor(scope: Construct, id: string, props: KxEventsPipelineProps = {}) {
     super(scope, id);
     const settings = pipelineSettings(props);
-    validatePipelineSettings(this.node.path, settings);
+    validatePipelineSettings(this.node.path, settings, props.vpc !== undefined);
     if (props.vpc && props.natGateways !== undefined) {
       Annotations.of(this).addWarningV2('kx-events:natGatewaysIgnored', 'natGateways is ignored because vpc is given: the NAT gateways are those of the given VPC.');
     }

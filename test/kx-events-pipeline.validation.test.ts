@@ -1,6 +1,7 @@
 import { App, Duration, Stack, Token } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { pipelineStack } from './kx-events-pipeline.harness';
+import { ownVpc, pipelineStack } from './kx-events-pipeline.harness';
 import { KxEventsPipeline, KxEventsPipelineProps } from '../src';
 
 /** The construct's error for these props, or undefined when it accepts them. */
@@ -33,7 +34,8 @@ describe('KxEventsPipeline fails when', () => {
     ['retentionPeriod is above 14 days', { retentionPeriod: Duration.days(15) }, 'retentionPeriod: must be from 1 minute to 14 days, got 15 days'],
     ['deadLetterRetentionPeriod is above 14 days', { deadLetterRetentionPeriod: Duration.days(15) }, 'deadLetterRetentionPeriod: must be from 1 minute to 14 days, got 15 days'],
     ['allocatedStorageGiB is above maxAllocatedStorageGiB', { allocatedStorageGiB: 200 }, 'allocatedStorageGiB: must be at most maxAllocatedStorageGiB (100), got 200'],
-    ['natGateways is negative', { natGateways: -1 }, 'natGateways: must be an integer of 0 or more, got -1'],
+    ['natGateways is below 1 for a new VPC', { natGateways: 0 },
+      'natGateways: must be an integer of 1 or more: the functions reach SQS, Secrets Manager and KMS through NAT (bring a vpc with endpoints to go without), got 0'],
     ['consumerMemorySize is out of Lambda\'s range', { consumerMemorySize: 64 }, 'consumerMemorySize: must be an integer from 128 to 10240, got 64'],
     ['databaseName is not a PostgreSQL name', { databaseName: '1events' }, 'databaseName: must be a letter followed by up to 62 letters, digits or underscores, got "1events"'],
     ['runtime is older than the bundles\' target', { runtime: lambda.Runtime.NODEJS_20_X }, 'runtime: must be Node.js 22 or later (the bundles target Node.js 22), got nodejs20.x'],
@@ -84,6 +86,11 @@ describe('KxEventsPipeline accepts', () => {
     ['batchSize 10 without a window', { batchSize: 10 }],
   ])('%s', (_case, props) => {
     expect(errorFor(props)).toBeUndefined();
+  });
+
+  test('natGateways 0 with a vpc of its own: ignored (with a warning), not an error', () => {
+    const { annotations } = pipelineStack(stack => ({ vpc: ownVpc(stack), natGateways: 0 }));
+    annotations.hasWarning('/Events/Pipeline', Match.stringLikeRegexp('natGateways is ignored'));
   });
 
   test('unresolved tokens, which are only known at deploy time', () => {

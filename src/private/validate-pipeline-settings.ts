@@ -40,8 +40,9 @@ const DATABASE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
 /**
  * Checks the settings before anything is built. Throws one InvalidPipelinePropsError listing every
  * problem. Values that are unresolved tokens are skipped: they are only known at deploy time.
+ * `natGateways` is checked only when the pipeline creates the VPC: it is ignored otherwise.
  */
-export function validatePipelineSettings(constructPath: string, s: PipelineSettings): void {
+export function validatePipelineSettings(constructPath: string, s: PipelineSettings, vpcGiven: boolean): void {
   const problems: PropProblem[] = [];
   const problem = (prop: string, allowed: string, given: string) => problems.push({ prop, allowed, given });
 
@@ -75,7 +76,9 @@ export function validatePipelineSettings(constructPath: string, s: PipelineSetti
   if (known(s.allocatedStorageGiB) && known(s.maxAllocatedStorageGiB) && s.allocatedStorageGiB > s.maxAllocatedStorageGiB) {
     problem('allocatedStorageGiB', `at most maxAllocatedStorageGiB (${s.maxAllocatedStorageGiB})`, `${s.allocatedStorageGiB}`);
   }
-  integerInRange('natGateways', s.natGateways, 0, Infinity);
+  if (!vpcGiven && known(s.natGateways) && (!Number.isInteger(s.natGateways) || s.natGateways < 1)) {
+    problem('natGateways', 'an integer of 1 or more: the functions reach SQS, Secrets Manager and KMS through NAT (bring a vpc with endpoints to go without)', `${s.natGateways}`);
+  }
   if (!isSupportedRuntime(s.runtime)) {
     problem('runtime', 'Node.js 22 or later (the bundles target Node.js 22)', s.runtime.name);
   }
