@@ -1,19 +1,9 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { LogRecorder, recordLogs } from './log-records';
+import { trackEachTest } from './tracking-harness';
 import { eventTracking } from '../src/middy';
-import { captureEvents, EventCapture } from '../src/testing';
 
-let capture: EventCapture;
-let logs: LogRecorder;
-beforeEach(() => {
-  capture = captureEvents();
-  logs = recordLogs();
-});
-afterEach(() => {
-  capture.stop();
-  logs.restore();
-});
+const tracking = trackEachTest();
 
 const context = { awsRequestId: 'r-1' } as Context;
 const request = { headers: { 'x-client-id': 'acme' }, body: '{}' };
@@ -24,26 +14,26 @@ describe('eventTracking (Middy middleware)', () => {
     const handler = middy(async () => result)
       .use(eventTracking('user', 'user_created', { entityId: (response: typeof result) => JSON.parse(response.body).userId }));
     expect(await handler(request, context)).toBe(result);
-    expect(capture.events).toEqual([expect.objectContaining({ clientId: 'acme', entityType: 'user', eventType: 'user_created', entityId: 'u-1' })]);
+    expect(tracking.events).toEqual([expect.objectContaining({ clientId: 'acme', entityType: 'user', eventType: 'user_created', entityId: 'u-1' })]);
   });
 
   test('a statusCode of 400 or more publishes nothing', async () => {
     const handler = middy(async () => ({ statusCode: 422, body: 'invalid' })).use(eventTracking('user', 'user_created'));
     await handler(request, context);
-    expect(capture.events).toEqual([]);
+    expect(tracking.events).toEqual([]);
   });
 
   test('a handler error propagates unchanged and publishes nothing', async () => {
     const error = new Error('boom');
     const handler = middy(async () => { throw error; }).use(eventTracking('user', 'user_created'));
     await expect(handler(request, context)).rejects.toBe(error);
-    expect(capture.events).toEqual([]);
+    expect(tracking.events).toEqual([]);
   });
 
   test('no clientId: the result is returned and one warning is logged', async () => {
     const handler = middy(async () => 'done').use(eventTracking('user', 'user_created'));
     await expect(handler({ headers: {} }, context)).resolves.toBe('done');
-    expect(capture.events).toEqual([]);
-    expect(logs.records().map((r) => r.marker)).toEqual(['kx-events.no-client-id']);
+    expect(tracking.events).toEqual([]);
+    expect(tracking.records().map((r) => r.marker)).toEqual(['kx-events.no-client-id']);
   });
 });
