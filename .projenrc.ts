@@ -1,4 +1,4 @@
-import { awscdk, javascript, typescript, TextFile } from 'projen';
+import { awscdk, github, javascript, typescript, JsonPatch, TextFile } from 'projen';
 
 // One place for the versions that several parts of the repository must agree on.
 // Users need aws-cdk-lib 2.263.0 or later (the newest on Maven Central, and it has
@@ -247,5 +247,82 @@ synthExample.spawn(bundle);
 synthExample.exec('tsc -p tsconfig.json');
 synthExample.exec('cdk synth --quiet --no-notices');
 project.testTask.spawn(synthExample);
+
+// ---------------------------------------------------------------------------
+// Python and Java users. Every TypeScript code example (README.md, the API docs)
+// must compile, inside rosetta/default.ts-fixture unless marked `nofixture`, so
+// the Python and Java packages, and API.python.md, carry real translations. The
+// example apps install the packages just built and synthesize with them.
+// ---------------------------------------------------------------------------
+// Strict for every rosetta run on the assembly, pacmak's included. The tablet ships in the npm package.
+project.package.file.addOverride('jsii.metadata.jsii.rosetta.strict', true);
+project.gitignore.exclude('/.jsii.tabl.json', '/examples/java-app/target/');
+const rosetta = project.addTask('rosetta:extract', {
+  description: 'Compile every code example (README.md, API docs) and translate it into .jsii.tabl.json; any error fails',
+  exec: 'jsii-rosetta extract --strict',
+});
+const docgen = project.tasks.tryFind('docgen')!;
+docgen.prependSpawn(rosetta);
+docgen.exec('jsii-docgen --language python --output API.python.md');
+project.annotateGenerated('/API.python.md');
+for (const [language, artifact] of [['python', 'wheel'], ['java', 'jar']]) {
+  project.addTask(`test:${language}-app`, {
+    description: `Install the ${artifact} from dist/${language} (package:${language}) and synthesize examples/${language}-app with it`,
+    exec: `examples/${language}-app/test.sh`,
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Release. On every push to main, projen's release workflow takes the next
+// version from the conventional commits since the last tag, builds, tags, and
+// publishes kx-events-cdk to npm, PyPI and Maven Central. kx-events-decorators
+// is released with it, at the same version, to npm.
+// ---------------------------------------------------------------------------
+const toRoot = DECORATORS_DIR.split('/').map(() => '..').join('/');
+const setDecoratorsVersion = (version: string) => `npm version --no-git-tag-version --allow-same-version ${version}`;
+project.tasks.tryFind('bump')!.exec(setDecoratorsVersion(`"$(cat ${toRoot}/$BUMPFILE)"`), { cwd: DECORATORS_DIR });
+project.tasks.tryFind('unbump')!.exec(setDecoratorsVersion('0.0.0'), { cwd: DECORATORS_DIR });
+
+const packageDecorators = project.addTask('package:decorators', {
+  description: 'Pack kx-events-decorators into dist/decorators/js, from where the release publishes it',
+});
+packageDecorators.exec('rm -rf dist/decorators && mkdir -p dist/decorators/js');
+packageDecorators.exec(`npm pack --pack-destination ${toRoot}/dist/decorators/js`, { cwd: DECORATORS_DIR });
+project.tasks.tryFind('package-all')!.spawn(packageDecorators);
+// In CI, `package` packs the npm package only (package:js), not package-all: pack the decorators there too.
+const packageJsInCi = project.packageTask.steps.find(step => step.spawn === 'package:js')!;
+project.packageTask.spawn(packageDecorators, { condition: packageJsInCi.condition });
+
+const release = project.release!;
+const decoratorsJob = 'release_npm_decorators';
+release.addJobs({
+  [decoratorsJob]: {
+    name: 'Publish kx-events-decorators to npm',
+    needs: [release.publisher.buildJobId],
+    if: release.publisher.condition,
+    runsOn: ['ubuntu-latest'],
+    permissions: { contents: github.workflows.JobPermission.READ, idToken: github.workflows.JobPermission.WRITE },
+    steps: [
+      { name: 'Setup Node.js', uses: github.ActionRefs.ACTIONS_SETUP_NODE, with: { 'node-version': MIN_NODE_VERSION } },
+      github.WorkflowSteps.downloadArtifact({
+        name: 'Download build artifacts',
+        with: { artifactIds: [`\${{ needs.${release.publisher.buildJobId}.outputs.artifact_id }}`], path: 'dist' },
+      }),
+      {
+        name: 'Release',
+        run: 'npx -p publib@latest publib-npm dist/decorators/js',
+        env: {
+          NPM_DIST_TAG: 'latest',
+          NPM_REGISTRY: 'registry.npmjs.org',
+          NPM_CONFIG_PROVENANCE: 'true',
+          NPM_TOKEN: '${{ secrets.NPM_TOKEN }}',
+          PUBLIB_DRYRUN: '${{ inputs.dry_run }}',
+        },
+      },
+    ],
+  },
+});
+// The GitHub release comes after every package is published.
+project.github!.tryFindWorkflow('release')!.file!.patch(JsonPatch.add('/jobs/release_github/needs/-', decoratorsJob));
 
 project.synth();
