@@ -81,7 +81,10 @@ export interface BatchReport {
   readonly failed: number;
   /** The container was started for this batch. */
   readonly coldStart: boolean;
+  /** In ReceiveMessage calls that returned messages. */
   readonly receiveMs: number;
+  /** In ReceiveMessage calls that returned none: the slot waited for work. */
+  readonly waitMs: number;
   /** From sending the batch to the container to its reply (includes a cold start). */
   readonly invokeMs: number;
   /** The handler's own time, measured in the container. */
@@ -125,6 +128,7 @@ export interface RunnerTotals {
   timeouts: number;
   coldStarts: number;
   receiveMs: number;
+  waitMs: number;
   invokeMs: number;
   handlerMs: number;
   deleteMs: number;
@@ -229,6 +233,13 @@ export function failedMessageIds(records: readonly SQSRecord[], response: unknow
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A batch gathered by one slot, and the time its receives took. */
+interface Collected {
+  readonly records: SQSRecord[];
+  readonly receiveMs: number;
+  readonly waitMs: number;
+}
+
 export class EventSourceRunner extends EventEmitter<EventSourceRunnerEvents> {
   public readonly settings: Required<EventSourceMappingSettings>;
   public readonly totals: RunnerTotals = {
@@ -240,6 +251,7 @@ export class EventSourceRunner extends EventEmitter<EventSourceRunnerEvents> {
     timeouts: 0,
     coldStarts: 0,
     receiveMs: 0,
+    waitMs: 0,
     invokeMs: 0,
     handlerMs: 0,
     deleteMs: 0,
@@ -302,8 +314,9 @@ export class EventSourceRunner extends EventEmitter<EventSourceRunnerEvents> {
 
   /**
    * Stops polling, lets the running invocations finish, and ends the containers.
-   * Long polls in progress are abandoned; a message one of them had already taken
-   * returns after the visibility timeout, as it would in SQS.
+   * Long polls in progress are abandoned, as in SQS: a message that one of them
+   * still takes on the server (for up to 20 s) returns after the visibility timeout.
+   * Stop a runner when nothing more is sent to its queue, or give the next one a new queue.
    */
   public async stop(): Promise<void> {
     this.running = false;
@@ -337,17 +350,23 @@ export class EventSourceRunner extends EventEmitter<EventSourceRunnerEvents> {
 
   private async poll(container: WarmContainer): Promise<void> {
     while (this.running) {
-      const batch = await this.collect();
-      if (batch.records.length) await this.invoke(container, batch);
+      try {
+        const batch = await this.collect();
+        if (batch.records.length) await this.invoke(container, batch);
+      } catch (error) {
+        // A slot never stops on an error: what it held returns after the visibility timeout.
+        this.emit('warning', { message: `slot ${container.slot} failed a batch; its messages return after the visibility timeout`, error });
+      }
     }
   }
 
   /** Gathers one batch as the event source mapping does. */
-  private async collect(): Promise<{ records: SQSRecord[]; receiveMs: number }> {
+  private async collect(): Promise<Collected> {
     const { batchSize, maxBatchingWindowSeconds } = this.settings;
     const records: SQSRecord[] = [];
     let bytes = 0;
     let receiveMs = 0;
+    let waitMs = 0;
     let windowEnds: number | undefined;
     while (this.running) {
       const windowLeft = windowEnds === undefined ? Infinity : windowEnds - Date.now();
@@ -355,7 +374,7 @@ export class EventSourceRunner extends EventEmitter<EventSourceRunnerEvents> {
       if (windowLeft <= 0 || room <= 0) break;
       const waitSeconds = Math.min(LONG_POLL_SECONDS, Math.floor(windowLeft / 1000));
       const started = performance.now();
-      let messages: Message[];
+      let messages: Message[] = [];
       try {
         const out = await this.sqs.send(new ReceiveMessageCommand({
           QueueUrl: this.options.queueUrl,
@@ -365,13 +384,20 @@ export class EventSourceRunner extends EventEmitter<EventSourceRunnerEvents> {
           MessageAttributeNames: ['All'],
         }), { abortSignal: this.abort.signal });
         messages = out.Messages ?? [];
+        const attempts = out.$metadata.attempts ?? 1;
+        if (attempts > 1) {
+          this.emit('warning', {
+            message: `ReceiveMessage took ${attempts} attempts: what an earlier attempt received returns after the visibility timeout`,
+          });
+        }
       } catch (error) {
         if (!this.running) break;
         this.emit('warning', { message: `ReceiveMessage failed on ${this.options.queueUrl}; retrying in 1 s`, error });
         await sleep(1000);
         continue;
       } finally {
-        receiveMs += performance.now() - started;
+        if (messages.length) receiveMs += performance.now() - started;
+        else waitMs += performance.now() - started;
       }
       if (messages.length && !records.length) this.busySlots++;
       for (const message of messages) {
@@ -380,12 +406,16 @@ export class EventSourceRunner extends EventEmitter<EventSourceRunnerEvents> {
         bytes += Buffer.byteLength(JSON.stringify(record));
       }
       if (records.length && windowEnds === undefined) windowEnds = Date.now() + maxBatchingWindowSeconds * 1000;
-      if (!messages.length && waitSeconds === 0) await sleep(Math.min(50, windowLeft));
+      if (!messages.length && waitSeconds === 0) {
+        const pause = Math.min(50, windowLeft);
+        await sleep(pause);
+        waitMs += pause;
+      }
     }
-    return { records, receiveMs };
+    return { records, receiveMs, waitMs };
   }
 
-  private async invoke(container: WarmContainer, batch: { records: SQSRecord[]; receiveMs: number }): Promise<void> {
+  private async invoke(container: WarmContainer, batch: Collected): Promise<void> {
     const { records } = batch;
     try {
       const coldStart = !container.warm;
@@ -408,6 +438,7 @@ export class EventSourceRunner extends EventEmitter<EventSourceRunnerEvents> {
         failed: failed.size,
         coldStart,
         receiveMs: batch.receiveMs,
+        waitMs: batch.waitMs,
         invokeMs,
         handlerMs: result.handlerMs,
         deleteMs: performance.now() - deleteStarted,
@@ -446,6 +477,7 @@ export class EventSourceRunner extends EventEmitter<EventSourceRunnerEvents> {
     if (batch.outcome === 'timed-out') t.timeouts++;
     if (batch.coldStart) t.coldStarts++;
     t.receiveMs += batch.receiveMs;
+    t.waitMs += batch.waitMs;
     t.invokeMs += batch.invokeMs;
     t.handlerMs += batch.handlerMs ?? 0;
     t.deleteMs += batch.deleteMs;
@@ -513,7 +545,9 @@ class WarmContainer {
       child.on('message', onMessage);
       child.once('exit', onExit);
       const request: InvokeRequest = { type: 'invoke', requestId, event, deadline };
-      child.send(request);
+      child.send(request, (error) => {
+        if (error) finish({ kind: 'crashed', pid: child.pid, error: { name: 'Runtime.ExitError', message: `the batch could not be sent to the container: ${error.message}` } });
+      });
       onStart(child.pid!);
     });
   }
@@ -550,6 +584,12 @@ class WarmContainer {
       };
       child.on('message', onReply);
       child.once('exit', (code, signal) => resolve({ name: 'Runtime.ExitError', message: `the container exited during init (${signal ?? `code ${code}`})` }));
+      child.once('error', (error) => resolve({ name: 'Runtime.ExitError', message: `the container could not start: ${error.message}` }));
+    });
+    // An IPC or spawn error is also seen as the exit or the failed send that follows it; it must not end the runner.
+    child.on('error', (error) => {
+      if (child.pid === undefined && this.child === child) this.child = undefined;
+      this.options.onLog({ slot: this.slot, pid: child.pid ?? 0, stream: 'stderr', line: `container error: ${error.message}` });
     });
     child.once('exit', () => {
       process.removeListener('exit', killOnExit);
