@@ -1,9 +1,11 @@
 import { awscdk, github, javascript, typescript, JsonPatch, TextFile } from 'projen';
 
 // One place for the versions that several parts of the repository must agree on.
-// Users need aws-cdk-lib 2.263.0 or later (the newest on Maven Central, and it has
-// Runtime.NODEJS_24_X); the library is built and tested against CDK_DEV_VERSION.
-const CDK_MIN_VERSION = '2.263.0';
+// Users need aws-cdk-lib 2.271.0 or later: from 2.269.0 on, Validations.acknowledge takes
+// the per-finding ids that cdk-nag v3 reports, and 2.271.0 is the oldest such release whose
+// jar Maven Central serves here (with PyPI's wheel). Built and tested on CDK_DEV_VERSION;
+// the Python and Java example apps run on CDK_MIN_VERSION, the floor users get.
+const CDK_MIN_VERSION = '2.271.0';
 const CDK_DEV_VERSION = '2.276.0';
 const CONSTRUCTS_VERSION = '10.5.1';
 const MIN_NODE_VERSION = '20.16.0';
