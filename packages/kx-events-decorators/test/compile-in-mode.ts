@@ -25,8 +25,11 @@ export interface Compilation {
   dispose(): void;
 }
 
-/** Compiles `files` (and what they import) strictly, to JavaScript in a temporary folder. */
-export function compileInMode(mode: DecoratorMode, files: readonly string[]): Compilation {
+/**
+ * Compiles `files` (and what they import) strictly, to JavaScript in a temporary folder.
+ * `overrides` changes the compiler options, e.g. a bundler's module resolution.
+ */
+export function compileInMode(mode: DecoratorMode, files: readonly string[], overrides: ts.CompilerOptions = {}): Compilation {
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), `kx-decorators-${mode}-`));
   const options: ts.CompilerOptions = {
     strict: true,
@@ -42,6 +45,7 @@ export function compileInMode(mode: DecoratorMode, files: readonly string[]): Co
     typeRoots: [path.join(PACKAGE_MODULES, '@types')],
     skipLibCheck: true,
     outDir,
+    ...overrides,
   };
   const program = ts.createProgram({ rootNames: files.map((file) => path.resolve(file)), options });
   const outputs = new Map<string, string>();
