@@ -40,7 +40,8 @@ export function ensureMoto(log: (line: string) => void = () => undefined): strin
 export async function startMoto(options: { port?: number } = {}): Promise<LocalMoto> {
   const python = ensureMoto();
   const port = options.port ?? await freePort();
-  const child: ChildProcess = spawn(python, ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
+  // moto's server, with its SQS queues made safe for concurrent requests (see moto-server.py).
+  const child: ChildProcess = spawn(python, [path.join(__dirname, 'moto-server.py'), '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';

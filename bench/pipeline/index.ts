@@ -99,7 +99,7 @@ async function measure(pipeline: LocalPipeline, name: string, settings: EventSou
   await runner.drained({ timeoutMs: 120_000 });
 
   const cpuGroups = {
-    moto: serverOnPort('moto.server', new URL(pipeline.awsEndpoint).port),
+    moto: serverOnPort('moto', new URL(pipeline.awsEndpoint).port),
     postgres: serverOnPort('postgres', new URL(pipeline.databaseUrl).port || '5432'),
     containers: childrenRunning('lambda-container.ts'),
   };
@@ -192,10 +192,15 @@ async function main(): Promise<void> {
   // One set of stand-ins; a queue of its own for each configuration, since a stopped
   // runner's abandoned long polls may still take messages from its queue for 20 s.
   const standIns = await startLocalPipeline({ name: 'kx-events-bench' });
+  const pipelines = [standIns];
+  const interrupt = () => void Promise.all(pipelines.reverse().map((p) => p.stop())).then(() => process.exit(130));
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
   try {
     const results: Result[] = [];
     for (const { name, settings } of CONFIGURATIONS) {
       const pipeline = await startLocalPipeline({ name: 'kx-events-bench', databaseUrl: standIns.databaseUrl, awsEndpoint: standIns.awsEndpoint });
+      pipelines.push(pipeline);
       try {
         results.push(await measure(pipeline, name, settings));
       } finally {
