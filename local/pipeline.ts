@@ -10,10 +10,9 @@ import { randomUUID } from 'crypto';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Client } from 'pg';
-import { createQueuePair, useLocalAws, type QueuePair, type QueuePairOptions } from './aws';
-import { startMoto } from './moto';
-import { startPostgres } from './postgres';
+import { createQueuePair, type QueuePair, type QueuePairOptions } from './aws';
 import { EventSourceRunner, type EventSourceMappingSettings } from './runner';
+import { startStandIns } from './stand-ins';
 import { REASON_ATTRIBUTE } from '../lambda/lib/dead-letter-queue';
 import { runMigrations } from '../lambda/lib/migrations';
 
@@ -63,20 +62,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     for (const stop of stops.splice(0).reverse()) await stop();
   };
   try {
-    let databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
-    let awsEndpoint = options.awsEndpoint ?? process.env.AWS_ENDPOINT_URL;
-    if (!databaseUrl || !awsEndpoint) {
-      progress(`starting ${[databaseUrl ? [] : 'PostgreSQL 16', awsEndpoint ? [] : 'moto (SQS, Secrets Manager)'].flat().join(' and ')}`);
-    }
-    const [postgres, moto] = await Promise.all([
-      databaseUrl ? undefined : startPostgres(),
-      awsEndpoint ? undefined : startMoto(),
-    ]);
-    if (postgres) stops.push(() => postgres.destroy());
-    if (moto) stops.push(() => moto.stop());
-    databaseUrl ??= postgres!.url;
-    awsEndpoint ??= moto!.endpoint;
-    useLocalAws(awsEndpoint);
+    const standIns = await startStandIns({ databaseUrl: options.databaseUrl, awsEndpoint: options.awsEndpoint, progress });
+    stops.push(() => standIns.stop());
+    const { databaseUrl, awsEndpoint } = standIns;
 
     progress('applying the schema migrations');
     const appliedMigrations = await migrate(databaseUrl);
