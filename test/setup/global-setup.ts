@@ -3,8 +3,8 @@
  * Secrets Manager), unless DATABASE_URL or AWS_ENDPOINT_URL name servers of one's
  * own. Workers inherit DATABASE_URL, AWS_ENDPOINT_URL and the fake credentials.
  */
-import { startStandIns } from '../../local/stand-ins';
 import { testBedStops } from './test-bed-stops';
+import { startStandIns } from '../../local/stand-ins';
 
 export default async function globalSetup(): Promise<void> {
   const standIns = await startStandIns();
