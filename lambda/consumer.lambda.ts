@@ -11,7 +11,9 @@ import { EventConsumer } from './lib/event-consumer';
 
 const settings = consumerSettings(process.env);
 const consumer = new EventConsumer({
-  database: new DatabaseConnection(settings, undefined, 'kx-events-consumer'),
+  // A batch's statements take milliseconds; 20 s means the database is in trouble, and the
+  // batch is better retried than left to run into the function's timeout.
+  database: new DatabaseConnection(settings, { applicationName: 'kx-events-consumer', statementTimeoutMs: 20_000 }),
   deadLetterQueue: new DeadLetterQueue(settings.deadLetterQueueUrl),
   maxReceiveCount: settings.maxReceiveCount,
 });

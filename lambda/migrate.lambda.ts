@@ -23,7 +23,9 @@ export async function handler(event: CloudFormationCustomResourceEvent): Promise
     log('INFO', 'schema kept: the events table outlives the stack resource', { requestType: event.RequestType });
     return { PhysicalResourceId: event.PhysicalResourceId };
   }
-  const database = new DatabaseConnection(databaseSettings(process.env), undefined, 'kx-events-migrate');
+  // A migration may build an index on a large table: it gets up to 10 minutes (the
+  // Provider framework allows the handler up to 15).
+  const database = new DatabaseConnection(databaseSettings(process.env), { applicationName: 'kx-events-migrate', statementTimeoutMs: 600_000 });
   try {
     const { applied } = await database.use(runMigrations);
     const schemaVersion = MIGRATIONS[MIGRATIONS.length - 1].version;

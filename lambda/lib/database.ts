@@ -10,9 +10,6 @@ import type { DatabaseSettings } from './configuration';
 
 /** Connecting gives up after this long (a stopped or unreachable server). */
 export const CONNECT_TIMEOUT_MS = 5_000;
-/** The server cancels a statement after this long; the client stops waiting a little later. */
-export const STATEMENT_TIMEOUT_MS = 20_000;
-const QUERY_TIMEOUT_MS = STATEMENT_TIMEOUT_MS + 5_000;
 
 /** The fields of an RDS secret that a connection needs. */
 export interface DatabaseSecret {
@@ -40,16 +37,24 @@ const secretsSdk = (): typeof import('@aws-sdk/client-secrets-manager') => requi
 /** SQLSTATE 28P01: the password was refused, as after a rotation. */
 const INVALID_PASSWORD = '28P01';
 
+export interface DatabaseConnectionOptions {
+  /** Shown in pg_stat_activity. */
+  readonly applicationName: string;
+  /** The server cancels a statement after this long; the client stops waiting 5 s later. */
+  readonly statementTimeoutMs: number;
+  /** @default - a client for the function's region, created on first use */
+  readonly secrets?: SecretsManagerClient;
+}
+
 export class DatabaseConnection {
   private connection?: Promise<Client>;
   private client?: Client;
   private secret?: Promise<DatabaseSecret>;
+  private secrets?: SecretsManagerClient;
 
-  constructor(
-    private readonly settings: DatabaseSettings,
-    private secrets?: SecretsManagerClient,
-    private readonly applicationName = 'kx-events',
-  ) {}
+  constructor(private readonly settings: DatabaseSettings, private readonly options: DatabaseConnectionOptions) {
+    this.secrets = options.secrets;
+  }
 
   /**
    * Runs `work` on the open connection, connecting first when there is none. After
@@ -91,7 +96,7 @@ export class DatabaseConnection {
   }
 
   private async open(secret: DatabaseSecret): Promise<Client> {
-    const client = new Client(connectionConfig(secret, this.settings, this.applicationName));
+    const client = new Client(connectionConfig(secret, this.settings.sslMode, this.options));
     // A connection that breaks between invocations is dropped, not reused.
     client.on('error', () => this.discard(client));
     client.on('end', () => this.discard(client));
@@ -121,7 +126,7 @@ export class DatabaseConnection {
   }
 }
 
-export function connectionConfig(secret: DatabaseSecret, settings: Pick<DatabaseSettings, 'sslMode'>, applicationName: string): ClientConfig {
+function connectionConfig(secret: DatabaseSecret, sslMode: DatabaseSettings['sslMode'], options: DatabaseConnectionOptions): ClientConfig {
   return {
     host: secret.host,
     port: secret.port,
@@ -130,12 +135,12 @@ export function connectionConfig(secret: DatabaseSecret, settings: Pick<Database
     database: secret.dbname,
     // verify-full: the server's certificate must chain to a trusted CA (in Lambda,
     // NODE_EXTRA_CA_CERTS adds the RDS bundle) and name the host.
-    ssl: settings.sslMode === 'disable' ? false : { rejectUnauthorized: true },
+    ssl: sslMode === 'disable' ? false : { rejectUnauthorized: true },
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-    statement_timeout: STATEMENT_TIMEOUT_MS,
-    query_timeout: QUERY_TIMEOUT_MS,
+    statement_timeout: options.statementTimeoutMs,
+    query_timeout: options.statementTimeoutMs + 5_000,
     keepAlive: true,
-    application_name: applicationName,
+    application_name: options.applicationName,
   };
 }
 

@@ -4,8 +4,7 @@
  * must be retried in batchItemFailures. It never throws.
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { DatabaseConnection } from './database';
-import { isStatementError } from './database';
+import { isStatementError, type DatabaseConnection } from './database';
 import type { DeadLetter, DeadLetterQueue } from './dead-letter-queue';
 import { eventRow, findStoredEvents, insertEvents } from './events-table';
 import { describeError, log, logBatch } from './telemetry';
