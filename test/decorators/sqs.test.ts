@@ -125,6 +125,20 @@ describe('publishEvents against moto', () => {
     expect(await receiveAll(queueUrl, 5)).toHaveLength(5);
   });
 
+  test('an event that fits the message size only without its attributes is sent without them, intact', async () => {
+    const { queueUrl } = await freshQueues();
+    const base = event(0);
+    const pad = MAX_EVENT_BYTES - Buffer.byteLength(JSON.stringify({ ...base, metadata: { pad: '' } }));
+    const full = { ...base, metadata: { pad: 'p'.repeat(pad) } }; // exactly MAX_EVENT_BYTES of body
+    const small = event(1);
+    expect(await publishEvents([full, small], { queueUrl })).toEqual({ published: 2, unpublished: 0 });
+    const byType = new Map((await receiveAll(queueUrl, 2)).map((m) => [JSON.parse(m.Body!).eventType, m]));
+    expect(Buffer.byteLength(byType.get('item_0')!.Body!)).toBe(MAX_EVENT_BYTES);
+    expect(JSON.parse(byType.get('item_0')!.Body!)).toEqual(full);
+    expect(byType.get('item_0')!.MessageAttributes).toBeUndefined();
+    expect(Object.keys(byType.get('item_1')!.MessageAttributes!).sort()).toEqual(['clientId', 'entityType', 'eventType']);
+  });
+
   test('a chunk the queue rejects is logged event by event; the other chunks arrive', async () => {
     // A queue whose maximum message size is 1 KiB rejects the whole batch that holds a 2 KB message.
     const queueUrl = (await sqs.send(new CreateQueueCommand({

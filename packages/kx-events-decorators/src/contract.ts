@@ -80,6 +80,7 @@ const FIELDS: { readonly [K in keyof Required<TrackedEvent>]: FieldSpec } = {
   occurredAt: { required: true, rule: checkOccurredAt },
   metadata: { required: false, rule: () => undefined }, // checked by walkMetadata, which reports paths
 };
+const FIELD_ENTRIES = Object.entries(FIELDS) as Array<[string, FieldSpec]>;
 const FIELD_NAMES = Object.keys(FIELDS);
 
 /**
@@ -102,7 +103,7 @@ export function inspectTrackedEvent(value: unknown): { problems: ContractProblem
   }
   const problems: ContractProblem[] = [];
   const record = value as Record<string, unknown>;
-  for (const [field, spec] of Object.entries(FIELDS) as Array<[string, FieldSpec]>) {
+  for (const [field, spec] of FIELD_ENTRIES) {
     const fieldValue = record[field];
     if (fieldValue === undefined) {
       if (spec.required) problems.push({ field, message: 'is required' });

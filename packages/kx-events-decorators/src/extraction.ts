@@ -69,19 +69,20 @@ export class LambdaRequest {
       if (present(value)) return { value, source: `header ${sources.headerLabels[i]}` };
     }
     const field = sources.field;
+    const body = this.parsedBody()?.[field];
+    if (present(body)) return { value: body, source: `body.${field}` };
     const authorizer = asObject(asObject(event.requestContext)?.authorizer);
-    const candidates: Array<[() => unknown, string]> = [
-      [() => this.parsedBody()?.[field], `body.${field}`],
-      [() => authorizer?.[field], `requestContext.authorizer.${field}`],
-      [() => asObject(authorizer?.lambda)?.[field], `requestContext.authorizer.lambda.${field}`],
-      [() => asObject(asObject(authorizer?.jwt)?.claims)?.[field], `requestContext.authorizer.jwt.claims.${field}`],
-      [() => event[field], `event.${field}`],
-    ];
-    for (const [read, source] of candidates) {
-      const value = read();
-      if (present(value)) return { value, source };
+    if (authorizer) {
+      const paths: Array<[Json | undefined, string]> = [
+        [authorizer, 'requestContext.authorizer'],
+        [asObject(authorizer.lambda), 'requestContext.authorizer.lambda'],
+        [asObject(asObject(authorizer.jwt)?.claims), 'requestContext.authorizer.jwt.claims'],
+      ];
+      for (const [context, path] of paths) {
+        if (present(context?.[field])) return { value: context![field], source: `${path}.${field}` };
+      }
     }
-    return undefined;
+    return present(event[field]) ? { value: event[field], source: `event.${field}` } : undefined;
   }
 
   private fromClientContext(): Found | undefined {

@@ -12,6 +12,9 @@ export const DEFAULT_PUBLISH_TIMEOUT_MS = 1000;
 /** Most messages that one SendMessageBatch call may carry. */
 const BATCH_ENTRIES = 10;
 
+/** What SQS counts for the three attributes besides their values: each name and its type, `String`. */
+const ATTRIBUTE_OVERHEAD_BYTES = ['eventType', 'entityType', 'clientId'].reduce((sum, name) => sum + name.length + 'String'.length, 0);
+
 export interface PublishOptions {
   /**
    * The events queue.
@@ -132,18 +135,11 @@ function toMessage(event: TrackedEvent): OutgoingMessage | undefined {
     clientId: { DataType: 'String', StringValue: event.clientId },
   };
   const bodyBytes = Buffer.byteLength(body, 'utf8');
-  const bytes = bodyBytes + attributeBytes(attributes);
+  const bytes = bodyBytes + ATTRIBUTE_OVERHEAD_BYTES
+    + Buffer.byteLength(event.eventType) + Buffer.byteLength(event.entityType) + Buffer.byteLength(event.clientId);
   // SQS counts attributes in the message size. An event that fits only without them goes without
   // them: the attributes are a filtering convenience, the body is the event.
   return bytes <= MAX_EVENT_BYTES ? { event, body, bytes, attributes } : { event, body, bytes: bodyBytes };
-}
-
-function attributeBytes(attributes: Record<string, MessageAttributeValue>): number {
-  let bytes = 0;
-  for (const [name, value] of Object.entries(attributes)) {
-    bytes += Buffer.byteLength(name) + Buffer.byteLength(value.DataType!) + Buffer.byteLength(value.StringValue!);
-  }
-  return bytes;
 }
 
 /** Chunks that SendMessageBatch accepts: at most 10 messages and MAX_EVENT_BYTES in all. */
