@@ -267,6 +267,26 @@ const docgen = project.tasks.tryFind('docgen')!;
 docgen.prependSpawn(rosetta);
 docgen.exec('jsii-docgen --language python --output API.python.md');
 project.annotateGenerated('/API.python.md');
+// Maven Central's metadata for aws-cdk-lib stops at 2.263.0 on this registry, so the
+// jar's version range [CDK_MIN_VERSION,3) cannot resolve by itself. An exact version
+// resolves without metadata: fetch the minimum and install it into the local
+// repository, which jsii-pacmak then shares (by default it builds in a fresh one).
+const mavenRepository = '$(echo -Dmaven.repo.local=$HOME/.m2/repository)';
+const seedMaven = project.addTask('package:java:seed-cdk', {
+  description: `Install aws-cdk-lib ${CDK_MIN_VERSION} (the declared minimum) into the local Maven repository`,
+  env: { MAVEN_OPTS: mavenRepository },
+  condition: `! test -f "$HOME/.m2/repository/software/amazon/awscdk/aws-cdk-lib/maven-metadata-local.xml"`,
+});
+const seedDir = 'dist/maven-seed';
+for (const kind of ['jar', 'pom']) {
+  seedMaven.exec(`mvn -B -ntp -q dependency:copy -Dartifact=software.amazon.awscdk:aws-cdk-lib:${CDK_MIN_VERSION}:${kind} -DoutputDirectory=${seedDir}`);
+}
+seedMaven.exec(`mvn -B -ntp -q org.apache.maven.plugins:maven-install-plugin:3.1.2:install-file -Dfile=${seedDir}/aws-cdk-lib-${CDK_MIN_VERSION}.jar -DpomFile=${seedDir}/aws-cdk-lib-${CDK_MIN_VERSION}.pom`);
+seedMaven.exec(`rm -rf ${seedDir}`);
+const packageJava = project.tasks.tryFind('package:java')!;
+packageJava.prependSpawn(seedMaven);
+packageJava.env('MAVEN_OPTS', mavenRepository);
+
 for (const [language, artifact] of [['python', 'wheel'], ['java', 'jar']]) {
   project.addTask(`test:${language}-app`, {
     description: `Install the ${artifact} from dist/${language} (package:${language}) and synthesize examples/${language}-app with it`,
