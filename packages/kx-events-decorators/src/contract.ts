@@ -93,11 +93,12 @@ export function validateTrackedEvent(value: unknown): ContractProblem[] {
 }
 
 /**
- * Validates and serializes in one pass: the producer sends `body` (the JSON it measured), so an
- * event is stringified once. `body` is present only when there are no problems.
+ * Validates and serializes in one pass: the producer sends `body` (the JSON it measured, `bodyBytes`
+ * long in UTF-8), so an event is stringified and measured once. `body` and `bodyBytes` are present
+ * only when there are no problems.
  * @internal
  */
-export function inspectTrackedEvent(value: unknown): { problems: ContractProblem[]; body?: string } {
+export function inspectTrackedEvent(value: unknown): { problems: ContractProblem[]; body?: string; bodyBytes?: number } {
   if (!isPlainObject(value)) {
     return { problems: [{ field: 'event', message: `must be a plain JSON object, got ${describeValue(value)}` }] };
   }
@@ -125,13 +126,11 @@ export function inspectTrackedEvent(value: unknown): { problems: ContractProblem
     }
   }
   const body = serialize(value);
-  if (body !== undefined) {
-    const bytes = Buffer.byteLength(body, 'utf8');
-    if (bytes > MAX_EVENT_BYTES) {
-      problems.push({ field: 'event', message: `must serialize to at most ${MAX_EVENT_BYTES} bytes of UTF-8 JSON, got ${bytes}` });
-    }
+  const bodyBytes = body === undefined ? undefined : Buffer.byteLength(body, 'utf8');
+  if (bodyBytes !== undefined && bodyBytes > MAX_EVENT_BYTES) {
+    problems.push({ field: 'event', message: `must serialize to at most ${MAX_EVENT_BYTES} bytes of UTF-8 JSON, got ${bodyBytes}` });
   }
-  return problems.length > 0 ? { problems } : { problems, body };
+  return problems.length > 0 ? { problems } : { problems, body, bodyBytes };
 }
 
 /** JSON text, or undefined when the value cannot be serialized (already reported as a problem). */

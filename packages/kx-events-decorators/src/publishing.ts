@@ -124,8 +124,8 @@ function toMessage(event: TrackedEvent): OutgoingMessage | undefined {
     logUnpublished(event, 'invalid', { error: describeError(err) });
     return undefined;
   }
-  const { problems, body } = inspected;
-  if (body === undefined) {
+  const { problems, body, bodyBytes } = inspected;
+  if (body === undefined || bodyBytes === undefined) {
     logUnpublished(event, 'invalid', { problems: describeProblems(problems) });
     return undefined;
   }
@@ -134,7 +134,6 @@ function toMessage(event: TrackedEvent): OutgoingMessage | undefined {
     entityType: { DataType: 'String', StringValue: event.entityType },
     clientId: { DataType: 'String', StringValue: event.clientId },
   };
-  const bodyBytes = Buffer.byteLength(body, 'utf8');
   const bytes = bodyBytes + ATTRIBUTE_OVERHEAD_BYTES
     + Buffer.byteLength(event.eventType) + Buffer.byteLength(event.entityType) + Buffer.byteLength(event.clientId);
   // SQS counts attributes in the message size. An event that fits only without them goes without
