@@ -82,8 +82,9 @@ export class EventConsumer {
                 const half = Math.ceil(linked.length / 2);
                 await insert(linked.slice(0, half).map((l) => l.candidate));
                 await insert(linked.slice(half).map((l) => l.candidate));
-              } else if ((err as { code?: string }).code === FOREIGN_KEY_VIOLATION) {
-                batch.settle(linked[0].candidate.record, 'deferred');
+              } else if ((err as { code?: string }).code === FOREIGN_KEY_VIOLATION && stored.delete(linked[0].link.previous ?? '')) {
+                // Its predecessor vanished since it was found: it waits again, or on its last receive is stored unlinked.
+                await insert([linked[0].candidate]);
               } else {
                 rejected.push({ record: linked[0].candidate.record, reason: databaseReason(err) });
               }
