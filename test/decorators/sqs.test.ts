@@ -3,12 +3,19 @@
  * arrives intact, and publishEvents sends what it can and logs the rest.
  */
 import { randomUUID } from 'crypto';
+import * as path from 'path';
 import { CreateQueueCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import {
   EventTracking, MAX_EVENT_BYTES, publishEvents, validateTrackedEvent, type TrackedEvent,
 } from '../../packages/kx-events-decorators/src';
 import { recordLogs, type LogRecorder } from '../../packages/kx-events-decorators/test/log-records';
 import { freshQueues, sqsClient } from '../setup/test-bed';
+
+/** The SQSClient class of the SDK copy that the package itself resolves (its own node_modules). */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { SQSClient: PackageSQSClient } = require(require.resolve('@aws-sdk/client-sqs', {
+  paths: [path.join(__dirname, '..', '..', 'packages', 'kx-events-decorators')],
+})) as typeof import('@aws-sdk/client-sqs');
 
 let sqs: SQSClient;
 let logs: LogRecorder;
@@ -115,6 +122,26 @@ describe('publishEvents against moto', () => {
     const unpublished = logs.records('kx-events.unpublished');
     expect(unpublished.map((r) => [r.reason, (r.event as TrackedEvent).eventType])).toEqual([['invalid', 'item_4'], ['invalid', 'item_17']]);
     expect(unpublished[1].problems).toMatch(/^event: must serialize to at most 262144 bytes/);
+  });
+
+  test('every publish without an sqsClient goes through one SQS client, kept for the container', async () => {
+    const { queueUrl } = await freshQueues();
+    process.env.EVENTS_QUEUE_URL = queueUrl;
+    // Observed, not replaced: the spy calls the real send, on the SDK copy the package resolves.
+    const send = jest.spyOn(PackageSQSClient.prototype, 'send');
+    let clients: unknown[];
+    try {
+      await publishEvents([event(0)]);
+      await publishEvents([event(1), event(2)]);
+      const request = { headers: { 'x-client-id': 'client-42' }, body: JSON.stringify({ userId: 'user-8' }) };
+      await new Checkout().placeOrder(request, {});
+    } finally {
+      clients = [...send.mock.contexts];
+      send.mockRestore();
+    }
+    expect(clients).toHaveLength(3);
+    expect(new Set(clients).size).toBe(1);
+    expect(await receiveAll(queueUrl, 4)).toHaveLength(4);
   });
 
   test('large events are chunked by bytes too: five 250 KB events all arrive', async () => {
