@@ -136,6 +136,8 @@ describe('consumer across a password rotation', () => {
     const refused = await invoke(handler, batch);
     expect(refused.failures.sort()).toEqual(ids(batch));
     expect(refused.lines.some((l) => (l.error as { code?: string } | undefined)?.code === '28P01')).toBe(true);
+    // No secret in the log, even when the password is refused.
+    expect(JSON.stringify(refused.lines)).not.toMatch(/(first|second|third)-password/);
     await putSecret('third-password');
     expect((await invoke(handler, redelivered(batch))).failures).toEqual([]);
     expect(await countEvents(databaseUrl)).toBe(40);
