@@ -5,7 +5,7 @@
  * at the endpoint by AWS_ENDPOINT_URL), the SDK, and a TCP socket.
  */
 import * as net from 'net';
-import { EventTracking, type TrackedEvent } from '../../packages/kx-events-decorators/src';
+import { createTrackedEvent, EventTracking, publishEvent, type TrackedEvent } from '../../packages/kx-events-decorators/src';
 import { recordLogs, type LogRecorder } from '../../packages/kx-events-decorators/test/log-records';
 
 const DEADLINE_MS = 400;
@@ -76,5 +76,19 @@ describe('a silent queue endpoint', () => {
       source: 'api',
       metadata: { plan: 'pro' },
     });
+  });
+
+  test('a timeoutMs option overrides EVENTS_PUBLISH_TIMEOUT_MS, and bounds the wait the same way', async () => {
+    const timeoutMs = DEADLINE_MS / 2;
+    const tracked = createTrackedEvent('user', 'user_signed_up', { clientId: 'acme' })!;
+    const started = process.hrtime.bigint();
+    await expect(publishEvent(tracked, { timeoutMs })).resolves.toBe(false);
+    const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+
+    expect(elapsedMs).toBeLessThan(timeoutMs + MARGIN_MS);
+    expect(elapsedMs).toBeGreaterThanOrEqual(timeoutMs - 5);
+    expect(logs.records('kx-events.unpublished')).toEqual([expect.objectContaining({
+      reason: 'timeout', error: expect.objectContaining({ data: { timeoutMs } }), event: tracked,
+    })]);
   });
 });
