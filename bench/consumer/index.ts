@@ -4,7 +4,7 @@
  * In one run, on one PostgreSQL 16 started here (and moto for the secret and the DLQ), at batch
  * sizes 10, 100 and 1000, each method loads the same events into an emptied `events` table:
  *   consumer: the bundled handler (assets/lambda/consumer.lambda/index.js), invoked with SQSEvents:
- *             parse, validate with the contract, one INSERT … json_to_recordset … ON CONFLICT per batch;
+ *             parse, validate with the contract, one INSERT … unnest … ON CONFLICT per batch;
  *   naive:    what a per-record batch processor does: parse, validate, one INSERT per message;
  *   COPY:     parse, then COPY … FROM STDIN per batch, without validation or conflict handling: the limit;
  *   COPY+v:   the same COPY after validating each event with the contract, as any consumer must.
