@@ -275,7 +275,7 @@ const mavenRepository = '$(echo -Dmaven.repo.local=$HOME/.m2/repository)';
 const seedMaven = project.addTask('package:java:seed-cdk', {
   description: `Install aws-cdk-lib ${CDK_MIN_VERSION} (the declared minimum) into the local Maven repository`,
   env: { MAVEN_OPTS: mavenRepository },
-  condition: `! test -f "$HOME/.m2/repository/software/amazon/awscdk/aws-cdk-lib/maven-metadata-local.xml"`,
+  condition: '! test -f "$HOME/.m2/repository/software/amazon/awscdk/aws-cdk-lib/maven-metadata-local.xml"',
 });
 const seedDir = 'dist/maven-seed';
 for (const kind of ['jar', 'pom']) {
