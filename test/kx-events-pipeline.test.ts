@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Duration, FileSystem, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, FileSystem, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -347,6 +347,23 @@ describe('KxEventsPipeline alarms', () => {
     custom.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 3000 });
     custom.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'DatabaseConnections', Threshold: 40 });
     custom.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'FreeStorageSpace', Threshold: 5 * GIB });
+  });
+
+  test('a threshold setting given as an unresolved token: the default threshold, with a warning, never a meaningless number', () => {
+    const { template: t, annotations } = pipelineStack({
+      visibilityTimeout: Duration.seconds(Token.asNumber({ Ref: 'Visibility' })),
+      maxReceiveCount: Token.asNumber({ Ref: 'Receives' }),
+      maxConcurrency: Token.asNumber({ Ref: 'Concurrency' }),
+      allocatedStorageGiB: Token.asNumber({ Ref: 'Storage' }),
+    });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 900 });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'DatabaseConnections', Threshold: 10 });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'FreeStorageSpace', Threshold: 2 * GIB });
+    for (const prop of ['visibilityTimeout', 'maxReceiveCount', 'maxConcurrency', 'allocatedStorageGiB']) {
+      annotations.hasWarning('/Events/Pipeline', Match.stringLikeRegexp(`^${prop} is an unresolved token: the alarm thresholds computed from it use its default`));
+    }
+    // The tokens still reach what they configure.
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: { Ref: 'Concurrency' } } });
   });
 });
 

@@ -1,10 +1,11 @@
-import { Duration } from 'aws-cdk-lib';
+import { Annotations, Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { KxEventsPipeline } from '../kx-events-pipeline';
-import type { PipelineSettings } from './pipeline-settings';
+import { pipelineSettings, type PipelineSettings } from './pipeline-settings';
+import { known } from './validate-pipeline-settings';
 
 export interface PipelineAlarmsOptions {
   readonly settings: PipelineSettings;
@@ -20,7 +21,8 @@ const FIVE_MINUTES = Duration.minutes(5);
  * The pipeline's alarms, built on its metrics. Each one notifies `alarmTopic`, when given, on alarm and on recovery.
  */
 export function createPipelineAlarms(pipeline: KxEventsPipeline, options: PipelineAlarmsOptions): cloudwatch.IAlarm[] {
-  const { settings, database } = options;
+  const { database } = options;
+  const settings = thresholdSettings(pipeline, options.settings);
   const alarm = (id: string, props: cloudwatch.AlarmProps) => new cloudwatch.Alarm(pipeline, id, props);
 
   const alarms = [
@@ -93,4 +95,23 @@ export function createPipelineAlarms(pipeline: KxEventsPipeline, options: Pipeli
     }
   }
   return alarms;
+}
+
+/** The settings that alarm thresholds are computed from. */
+const THRESHOLD_SETTINGS = ['visibilityTimeout', 'maxReceiveCount', 'maxConcurrency', 'allocatedStorageGiB'] as const;
+
+/**
+ * The settings, where each one a threshold is computed from is known at synth. A threshold is a
+ * number in the template, so it cannot follow an unresolved token (the arithmetic would turn the
+ * token into a meaningless number): such a setting is replaced by its default here, with a warning.
+ */
+function thresholdSettings(pipeline: KxEventsPipeline, settings: PipelineSettings): PipelineSettings {
+  const unknown = THRESHOLD_SETTINGS.filter((name) => !known(settings[name]));
+  if (unknown.length === 0) return settings;
+  const defaults = pipelineSettings({});
+  for (const name of unknown) {
+    Annotations.of(pipeline).addWarningV2(`kx-events:alarmThresholdFromDefault:${name}`,
+      `${name} is an unresolved token: the alarm thresholds computed from it use its default instead. Give it as a number known at synth to have them follow it.`);
+  }
+  return { ...settings, ...Object.fromEntries(unknown.map((name) => [name, defaults[name]])) };
 }

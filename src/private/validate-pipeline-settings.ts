@@ -112,6 +112,7 @@ function isSupportedRuntime(runtime: lambda.Runtime): boolean {
   return runtime.family === lambda.RuntimeFamily.NODEJS && major !== null && Number(major[1]) >= MIN_NODE_MAJOR;
 }
 
-function known(value: number | string | Duration): boolean {
+/** Whether a setting's value is known at synth: false for an unresolved token, which only deploy time resolves. */
+export function known(value: number | string | Duration): boolean {
   return value instanceof Duration ? !value.isUnresolved() : !Token.isUnresolved(value);
 }
