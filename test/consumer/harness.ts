@@ -10,6 +10,7 @@ import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { Client } from 'pg';
 import { runMigrations } from '../../lambda/lib/migrations';
+import { rdsSecret } from '../../local/pipeline';
 import { freshDatabase, freshQueues, secretsManagerClient, sqsClient } from '../setup/test-bed';
 
 export { sqsRecord, trackedEvent } from './fixtures';
@@ -21,15 +22,7 @@ export const MIGRATE_BUNDLE = path.resolve(__dirname, '../../assets/lambda/migra
 
 /** Stores the connection string's credentials as an RDS secret; returns its ARN. */
 export async function createDatabaseSecret(databaseUrl: string): Promise<string> {
-  const url = new URL(databaseUrl);
-  const secret = {
-    engine: 'postgres',
-    host: url.hostname,
-    port: Number(url.port),
-    username: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-    dbname: url.pathname.slice(1),
-  };
+  const secret = rdsSecret(databaseUrl);
   const { ARN } = await secretsManagerClient().send(new CreateSecretCommand({ Name: `kx-db-${randomUUID()}`, SecretString: JSON.stringify(secret) }));
   return ARN!;
 }
