@@ -304,6 +304,18 @@ describe('KxEventsPipeline defaults', () => {
     expect(pipeline.eventSourceMapping.eventSourceMappingId).toBeDefined();
     expect(pipeline.migrationFunction.functionArn).toBeDefined();
     expect(pipeline.databaseSecret.secretArn).toBeDefined();
+    // Each member is the resource it names in the template, not merely some value.
+    const resourceOf = (ref: unknown) => {
+      const resolved = stack.resolve(ref) as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+      return template.toJSON().Resources[resolved.Ref ?? resolved['Fn::GetAtt']![0]];
+    };
+    expect(resourceOf(pipeline.eventSourceMapping.eventSourceMappingId).Type).toBe('AWS::Lambda::EventSourceMapping');
+    expect(resourceOf(pipeline.migrationFunction.functionArn).Properties.Description).toBe('kx-events: creates and upgrades the events schema');
+    expect(resourceOf(pipeline.consumer.functionArn).Properties.Description).toBe('kx-events: stores tracked events from the queue in PostgreSQL');
+    expect(resourceOf(pipeline.databaseSecret.secretArn).Type).toBe('AWS::SecretsManager::SecretTargetAttachment');
+    expect(resourceOf(pipeline.database.instanceIdentifier).Type).toBe('AWS::RDS::DBInstance');
+    expect(resourceOf(pipeline.functionSecurityGroup.securityGroupId).Properties.GroupDescription).toMatch(/^kx-events consumer and migration/);
+    expect(pipeline.alarms.map(a => resourceOf(a.alarmArn).Type)).toEqual(Array(7).fill('AWS::CloudWatch::Alarm'));
   });
 });
 
