@@ -306,7 +306,7 @@ describe('KxEventsPipeline defaults', () => {
     expect(pipeline.databaseSecret.secretArn).toBeDefined();
     // Each member is the resource it names in the template, not merely some value.
     const resourceOf = (ref: unknown) => {
-      const resolved = stack.resolve(ref) as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+      const resolved = stack.resolve(ref) as { 'Ref'?: string; 'Fn::GetAtt'?: [string, string] };
       return template.toJSON().Resources[resolved.Ref ?? resolved['Fn::GetAtt']![0]];
     };
     expect(resourceOf(pipeline.eventSourceMapping.eventSourceMappingId).Type).toBe('AWS::Lambda::EventSourceMapping');
