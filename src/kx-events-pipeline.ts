@@ -18,7 +18,7 @@ import { MAX_DEAD_LETTER_BYTES, MAX_EVENT_BYTES } from './private/message-size';
 import { MigrateFunction } from './private/migrate-function';
 import { createPipelineAlarms } from './private/pipeline-alarms';
 import { pipelineSettings } from './private/pipeline-settings';
-import { validatePipelineSettings } from './private/validate-pipeline-settings';
+import { known, validatePipelineSettings } from './private/validate-pipeline-settings';
 
 /**
  * Properties of a KxEventsPipeline. Every property is optional.
@@ -253,7 +253,8 @@ export class KxEventsPipeline extends Construct {
     if (props.vpc && props.natGateways !== undefined) {
       Annotations.of(this).addWarningV2('kx-events:natGatewaysIgnored', 'natGateways is ignored because vpc is given: the NAT gateways are those of the given VPC.');
     }
-    if (settings.deadLetterRetentionPeriod.toSeconds() < settings.retentionPeriod.toSeconds()) {
+    if (known(settings.deadLetterRetentionPeriod) && known(settings.retentionPeriod)
+      && settings.deadLetterRetentionPeriod.toSeconds() < settings.retentionPeriod.toSeconds()) {
       Annotations.of(this).addWarningV2('kx-events:deadLetterRetentionShorter',
         'deadLetterRetentionPeriod is shorter than retentionPeriod: a redriven message keeps its original enqueue time and may expire in the dead-letter queue soon after it arrives.');
     }

@@ -469,6 +469,14 @@ describe('KxEventsPipeline props', () => {
       .hasWarning('/Events/Pipeline', Match.stringLikeRegexp('deadLetterRetentionPeriod is shorter than retentionPeriod'));
   });
 
+  test('deadLetterRetentionPeriod or retentionPeriod as an unresolved token: no comparison, so no warning', () => {
+    const { annotations } = pipelineStack({
+      retentionPeriod: Duration.seconds(Token.asNumber({ Ref: 'Retention' })),
+      deadLetterRetentionPeriod: Duration.seconds(Token.asNumber({ Ref: 'DeadLetterRetention' })),
+    });
+    annotations.hasNoWarning('/Events/Pipeline', Match.stringLikeRegexp('deadLetterRetentionPeriod is shorter'));
+  });
+
   test('consumerTimeout, consumerMemorySize and runtime set the consumer', () => {
     pipelineStack({
       consumerTimeout: Duration.seconds(60),
