@@ -9,6 +9,9 @@ import { describeError, writeLog } from './log';
 /** How long a publish may take, in milliseconds, unless `timeoutMs` or `EVENTS_PUBLISH_TIMEOUT_MS` says otherwise. */
 export const DEFAULT_PUBLISH_TIMEOUT_MS = 1000;
 
+/** The longest delay a timer keeps: Node.js fires a longer one after 1 ms. */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
 /** Most messages that one SendMessageBatch call may carry. */
 const BATCH_ENTRIES = 10;
 
@@ -210,10 +213,10 @@ function publishTimeoutMs(options: PublishOptions): number {
     : ['EVENTS_PUBLISH_TIMEOUT_MS', process.env.EVENTS_PUBLISH_TIMEOUT_MS];
   if (given === undefined || given === '') return DEFAULT_PUBLISH_TIMEOUT_MS;
   const value = Number(given);
-  if (Number.isFinite(value) && value > 0) return value;
+  if (value > 0 && value <= MAX_TIMEOUT_MS) return value;
   if (!warnedSettings.has(`${setting}=${given}`)) {
     warnedSettings.add(`${setting}=${given}`);
-    writeLog('WARN', 'kx-events.invalid-setting', `${setting} must be a positive number of milliseconds: using ${DEFAULT_PUBLISH_TIMEOUT_MS}`, { setting, given });
+    writeLog('WARN', 'kx-events.invalid-setting', `${setting} must be a positive number of milliseconds, at most ${MAX_TIMEOUT_MS}: using ${DEFAULT_PUBLISH_TIMEOUT_MS}`, { setting, given });
   }
   return DEFAULT_PUBLISH_TIMEOUT_MS;
 }

@@ -88,6 +88,7 @@ describe('the publish deadline setting', () => {
     ['EVENTS_PUBLISH_TIMEOUT_MS', 'soon'],
     ['EVENTS_PUBLISH_TIMEOUT_MS', '-5'],
     ['timeoutMs', 0],
+    ['timeoutMs', 3_000_000_000], // beyond a timer's range: it would fire after 1 ms
   ])('an invalid %s (%p) is warned about once, and the default is used', async (setting, given) => {
     const port = await closedPort();
     const options = { queueUrl: `http://127.0.0.1:${port}/0/q`, sqsClient: clientFor(port) };
