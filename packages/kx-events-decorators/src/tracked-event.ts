@@ -24,7 +24,7 @@ export function createTrackedEvent(
     writeLog('WARN', 'kx-events.no-client-id', 'no clientId in the request: no event is tracked', {
       entityType,
       eventType,
-      lookedIn: 'headers X-Client-Id, Client-Id; body.clientId; requestContext.authorizer[.lambda|.jwt.claims].clientId; event.clientId',
+      lookedIn: 'headers X-Client-Id, Client-Id; body.clientId; requestContext.authorizer[.lambda|.jwt.claims].clientId; event.clientId; context.clientContext.custom.clientId',
     });
     return null;
   }

@@ -50,5 +50,8 @@ describe('createTrackedEvent (the seed signature)', () => {
   test('returns null and logs one warning when there is no clientId', () => {
     expect(createTrackedEvent('user', 'user_created', { headers: {}, body: 'x' }, {})).toBeNull();
     expect(logs.records()).toEqual([expect.objectContaining({ level: 'WARN', marker: 'kx-events.no-client-id', entityType: 'user', eventType: 'user_created' })]);
+    // It names every source extraction reads, the Lambda context's client context (the last) included.
+    expect(logs.records()[0].lookedIn).toBe(
+      'headers X-Client-Id, Client-Id; body.clientId; requestContext.authorizer[.lambda|.jwt.claims].clientId; event.clientId; context.clientContext.custom.clientId');
   });
 });
