@@ -35,12 +35,47 @@ export interface LocalPostgres {
 }
 
 const SUPERUSER = 'postgres';
+/** How long a server may take to accept connections. */
+const READY_TIMEOUT_MS = 30_000;
 
 export async function startPostgres(options: LocalPostgresOptions = {}): Promise<LocalPostgres> {
   const bin = binaries();
   const owner = serverOwner();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kx-events-pg-'));
-  const password = randomBytes(12).toString('hex');
+  let server: ChildProcess | undefined;
+  const killOnExit = () => server?.kill('SIGQUIT');
+  const stop = async () => {
+    const running = server;
+    server = undefined;
+    if (running) await shutDown(running);
+  };
+  const destroy = async () => {
+    await stop();
+    process.removeListener('exit', killOnExit);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const password = randomBytes(12).toString('hex');
+    const pgdata = initialise(bin, dataDir, password, owner);
+    const port = options.port ?? await freePort();
+    const settings = { listen_addresses: '127.0.0.1', unix_socket_directories: dataDir, ...options.settings };
+    const args = ['-D', pgdata, '-p', String(port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
+    process.once('exit', killOnExit);
+    const start = async () => {
+      if (server) return;
+      server = await launch(path.join(bin, 'postgres'), args, owner);
+    };
+    await start();
+    return { url: `postgres://${SUPERUSER}:${password}@127.0.0.1:${port}/postgres`, port, start, stop, destroy };
+  } catch (err) {
+    // A server that could not start leaves nothing behind: no process, no data folder.
+    await destroy();
+    throw err;
+  }
+}
+
+/** initdb as the server's owner, with scram-sha-256 password authentication; returns the data folder. */
+function initialise(bin: string, dataDir: string, password: string, owner: Owner | undefined): string {
   const passwordFile = path.join(dataDir, '.pwfile');
   fs.writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
   if (owner) {
@@ -48,41 +83,15 @@ export async function startPostgres(options: LocalPostgresOptions = {}): Promise
     fs.chownSync(passwordFile, owner.uid, owner.gid);
   }
   const pgdata = path.join(dataDir, 'data');
-  execFileSync(path.join(bin, 'initdb'), [
-    `--pgdata=${pgdata}`, `--username=${SUPERUSER}`, `--pwfile=${passwordFile}`,
-    '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C', '--no-sync',
-  ], { stdio: 'pipe', ...owner });
-  fs.rmSync(passwordFile);
-
-  const port = options.port ?? await freePort();
-  const settings = { listen_addresses: '127.0.0.1', unix_socket_directories: dataDir, ...options.settings };
-  const args = ['-D', pgdata, '-p', String(port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
-
-  let server: ChildProcess | undefined;
-  const killOnExit = () => server?.kill('SIGQUIT');
-  process.once('exit', killOnExit);
-
-  const start = async () => {
-    if (server) return;
-    server = await launch(path.join(bin, 'postgres'), args, owner);
-  };
-  const stop = async () => {
-    const running = server;
-    server = undefined;
-    if (running) await shutDown(running);
-  };
-  await start();
-  return {
-    url: `postgres://${SUPERUSER}:${password}@127.0.0.1:${port}/postgres`,
-    port,
-    start,
-    stop,
-    destroy: async () => {
-      await stop();
-      process.removeListener('exit', killOnExit);
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+  try {
+    execFileSync(path.join(bin, 'initdb'), [
+      `--pgdata=${pgdata}`, `--username=${SUPERUSER}`, `--pwfile=${passwordFile}`,
+      '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C', '--no-sync',
+    ], { stdio: 'pipe', ...owner });
+  } finally {
+    fs.rmSync(passwordFile, { force: true });
+  }
+  return pgdata;
 }
 
 /** Starts the server and resolves once it accepts connections. */
@@ -90,11 +99,20 @@ function launch(postgres: string, args: string[], owner: Owner | undefined): Pro
   return new Promise((resolve, reject) => {
     const child = spawn(postgres, args, { stdio: ['ignore', 'ignore', 'pipe'], ...owner });
     let log = '';
-    const onExit = (code: number | null) => reject(new Error(`postgres exited with ${code} before it was ready:\n${log}`));
+    const onExit = (code: number | null) => {
+      clearTimeout(deadline);
+      reject(new Error(`postgres exited with ${code} before it was ready:\n${log}`));
+    };
+    const deadline = setTimeout(() => {
+      child.removeListener('exit', onExit);
+      child.kill('SIGKILL');
+      reject(new Error(`postgres was not ready within ${READY_TIMEOUT_MS / 1000} s:\n${log}`));
+    }, READY_TIMEOUT_MS);
     child.once('exit', onExit);
     child.stderr!.on('data', (chunk: Buffer) => {
       if (log.length < 20_000) log += chunk.toString();
       if (log.includes('database system is ready to accept connections')) {
+        clearTimeout(deadline);
         child.removeListener('exit', onExit);
         child.stderr!.removeAllListeners('data');
         child.stderr!.resume();

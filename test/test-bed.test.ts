@@ -1,6 +1,9 @@
 import { CreateSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import * as fs from 'fs';
+import * as os from 'os';
 import { Client } from 'pg';
+import { startPostgres } from '../local/postgres';
 import { freshDatabase, freshQueues, secretsManagerClient, sqsClient } from './setup/test-bed';
 
 describe('test bed', () => {
@@ -39,5 +42,12 @@ describe('test bed', () => {
     const { ARN } = await sm.send(new CreateSecretCommand({ Name: `kx-${Date.now()}`, SecretString: JSON.stringify(secret) }));
     const out = await sm.send(new GetSecretValueCommand({ SecretId: ARN }));
     expect(JSON.parse(out.SecretString!)).toEqual(secret);
+  });
+
+  test('a PostgreSQL that cannot start says why, and leaves no data folder behind', async () => {
+    const dataFolders = () => fs.readdirSync(os.tmpdir()).filter((name) => name.startsWith('kx-events-pg-')).sort();
+    const before = dataFolders();
+    await expect(startPostgres({ settings: { shared_buffers: 'plenty' } })).rejects.toThrow(/postgres exited with \d+ before it was ready:[\s\S]*shared_buffers/);
+    expect(dataFolders()).toEqual(before);
   });
 });
