@@ -1,7 +1,7 @@
-import { CreateSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import * as fs from 'fs';
 import * as os from 'os';
+import { CreateSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { Client } from 'pg';
 import { startPostgres } from '../local/postgres';
 import { freshDatabase, freshQueues, secretsManagerClient, sqsClient } from './setup/test-bed';
