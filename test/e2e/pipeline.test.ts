@@ -166,7 +166,10 @@ test('consumer containers killed in the middle of batches: everything is stored 
   const events = eventsOf(await runTrackedHandlers(p.queues.queueUrl, 1000));
   await runner.drained({ timeoutMs: 120_000 });
 
-  expect(runner.totals.crashes).toBeGreaterThanOrEqual(2);
+  // The kill as the batch arrives always lands in a busy container. The other two race the batch's
+  // own end (it may finish within 3 ms, or answer before the kill arrives), so they crash it only
+  // sometimes: what must hold every time is that nothing is lost.
+  expect(runner.totals.crashes).toBeGreaterThanOrEqual(1);
   expect(runner.totals.coldStarts).toBeGreaterThan(runner.settings.maxConcurrency);
   await expectStoredAsSent(p, events);
 });
