@@ -99,7 +99,11 @@ export class EventConsumer {
     // A message that repeats an event shares the fate of the one that carried it.
     for (const [record, representative] of followers) {
       const outcome = batch.outcome(representative.record);
-      if (outcome === 'inserted' || outcome === 'duplicate') {batch.settle(record, 'duplicate');} else if (outcome === 'deferred') {batch.settle(record, 'deferred');} else {
+      if (outcome === 'inserted' || outcome === 'duplicate') {
+        batch.settle(record, 'duplicate');
+      } else if (outcome === 'deferred') {
+        batch.settle(record, 'deferred');
+      } else {
         const reason = rejected.find((r) => r.record === representative.record)?.reason;
         if (reason) rejected.push({ record, reason });
       }
