@@ -11,8 +11,8 @@
  */
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { Client } from 'pg';
 import { startLocalPipeline, type LocalPipeline } from './pipeline';
+import { withDatabase } from './postgres';
 import type { EventSourceRunner } from './runner';
 import { manualPublishingHandler, notificationWorkerHandler, userControllerHandler, userServiceHandler } from '../examples/handlers';
 import { createTrackedEvent, withEventTracking } from '../packages/kx-events-decorators/src';
@@ -86,25 +86,13 @@ interface StoredRow {
   [column: string]: unknown;
 }
 
-async function storedSince(databaseUrl: string, since: Date): Promise<StoredRow[]> {
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query<StoredRow>('SELECT * FROM events WHERE created_at >= $1 ORDER BY occurred_at, event_id', [since]);
-    return rows;
-  } finally {
-    await client.end();
-  }
+function storedSince(databaseUrl: string, since: Date): Promise<StoredRow[]> {
+  return withDatabase(databaseUrl, async (client) =>
+    (await client.query<StoredRow>('SELECT * FROM events WHERE created_at >= $1 ORDER BY occurred_at, event_id', [since])).rows);
 }
 
-async function databaseNow(databaseUrl: string): Promise<Date> {
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    return (await client.query<{ now: Date }>('SELECT now()')).rows[0].now;
-  } finally {
-    await client.end();
-  }
+function databaseNow(databaseUrl: string): Promise<Date> {
+  return withDatabase(databaseUrl, async (client) => (await client.query<{ now: Date }>('SELECT now()')).rows[0].now);
 }
 
 async function main(): Promise<void> {

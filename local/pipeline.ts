@@ -9,8 +9,8 @@
 import { randomUUID } from 'crypto';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { Client } from 'pg';
 import { createQueuePair, type QueuePair, type QueuePairOptions } from './aws';
+import { withDatabase } from './postgres';
 import { EventSourceRunner, type EventSourceMappingSettings } from './runner';
 import { startStandIns } from './stand-ins';
 import { REASON_ATTRIBUTE } from '../lambda/lib/dead-letter-queue';
@@ -67,7 +67,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     const { databaseUrl, awsEndpoint } = standIns;
 
     progress('applying the schema migrations');
-    const appliedMigrations = await migrate(databaseUrl);
+    const appliedMigrations = await migrateDatabase(databaseUrl);
 
     const name = `${options.name ?? 'kx-events'}-${randomUUID().slice(0, 8)}`;
     progress('storing the database secret and creating the queue and its dead-letter queue');
@@ -110,14 +110,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   }
 }
 
-async function migrate(databaseUrl: string): Promise<string[]> {
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    return (await runMigrations(client)).applied;
-  } finally {
-    await client.end();
-  }
+/** Brings the database's schema up to date with the migration runner; returns the versions it applied. */
+export async function migrateDatabase(databaseUrl: string): Promise<string[]> {
+  return withDatabase(databaseUrl, async (client) => (await runMigrations(client)).applied);
 }
 
 /** The secret RDS keeps for a database instance, for the database in `url`. */

@@ -13,6 +13,7 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { Client } from 'pg';
 import { freePort } from './ports';
 
 export interface LocalPostgresOptions {
@@ -92,6 +93,17 @@ function initialise(bin: string, dataDir: string, password: string, owner: Owner
     fs.rmSync(passwordFile, { force: true });
   }
   return pgdata;
+}
+
+/** Runs `work` on a new connection to `databaseUrl`, and closes the connection after it. */
+export async function withDatabase<T>(databaseUrl: string, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
 }
 
 /** Starts the server and resolves once it accepts connections. */

@@ -2,9 +2,10 @@ import { randomUUID } from 'crypto';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { SQSRecord } from 'aws-lambda';
 import {
-  connect, consumerBed, CONSUMER_SOURCE, createDatabaseSecret, dropDatabase, invoke, loadHandler, migrate, sqsRecord, trackedEvent,
+  connect, consumerBed, CONSUMER_SOURCE, createDatabaseSecret, dropDatabase, invoke, loadHandler, sqsRecord, trackedEvent,
   type ConsumerHandler,
 } from './harness';
+import { migrateDatabase } from '../../local/pipeline';
 import { startPostgres, type LocalPostgres } from '../../local/postgres';
 import { freshDatabase, secretsManagerClient } from '../setup/test-bed';
 
@@ -96,7 +97,7 @@ describe('consumer across a password rotation', () => {
 
   beforeAll(async () => {
     databaseUrl = await freshDatabase();
-    await migrate(databaseUrl);
+    await migrateDatabase(databaseUrl);
     role = `kx_consumer_${randomUUID().slice(0, 8)}`;
     await admin(async (c) => {
       await c.query(`CREATE ROLE ${role} LOGIN PASSWORD 'first-password'`);

@@ -9,8 +9,7 @@ import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { Client } from 'pg';
-import { runMigrations } from '../../lambda/lib/migrations';
-import { rdsSecret } from '../../local/pipeline';
+import { migrateDatabase, rdsSecret } from '../../local/pipeline';
 import { freshDatabase, freshQueues, secretsManagerClient, sqsClient } from '../setup/test-bed';
 
 export { sqsRecord, trackedEvent } from './fixtures';
@@ -32,16 +31,6 @@ export async function connect(databaseUrl: string): Promise<Client> {
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
   return client;
-}
-
-/** Applies the schema to the database. */
-export async function migrate(databaseUrl: string): Promise<void> {
-  const client = await connect(databaseUrl);
-  try {
-    await runMigrations(client);
-  } finally {
-    await client.end();
-  }
 }
 
 /**
@@ -138,7 +127,7 @@ export interface ConsumerBedOptions {
 
 export async function consumerBed(modulePath: string, options: ConsumerBedOptions = {}): Promise<ConsumerBed> {
   const databaseUrl = options.databaseUrl ?? await freshDatabase();
-  await migrate(databaseUrl);
+  await migrateDatabase(databaseUrl);
   const deadLetterQueueUrl = options.deadLetterQueueUrl ?? (await freshQueues()).deadLetterQueueUrl;
   const secretArn = await createDatabaseSecret(databaseUrl);
   const { handler } = loadHandler<{ handler: ConsumerHandler }>(modulePath, {

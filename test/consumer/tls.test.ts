@@ -7,7 +7,8 @@ import { execFile, execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { connect, CONSUMER_BUNDLE, createDatabaseSecret, migrate, sqsRecord, trackedEvent } from './harness';
+import { connect, CONSUMER_BUNDLE, createDatabaseSecret, sqsRecord, trackedEvent } from './harness';
+import { migrateDatabase } from '../../local/pipeline';
 import { startPostgres, type LocalPostgres } from '../../local/postgres';
 import { freshQueues } from '../setup/test-bed';
 
@@ -40,7 +41,7 @@ describe('consumer over TLS (verify-full, the default)', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kx-tls-'));
     const { cert, key } = certificates(dir);
     postgres = await startPostgres({ settings: { ssl: 'on', ssl_cert_file: cert, ssl_key_file: key } });
-    await migrate(postgres.url);
+    await migrateDatabase(postgres.url);
     env = {
       DB_SECRET_ARN: await createDatabaseSecret(postgres.url),
       DEAD_LETTER_QUEUE_URL: (await freshQueues()).deadLetterQueueUrl,

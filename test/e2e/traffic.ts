@@ -5,7 +5,7 @@
  */
 import { SQSClient, type MessageAttributeValue } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { Client } from 'pg';
+import { withDatabase } from '../../local/postgres';
 import { EventTracking, type TrackedEvent } from '../../packages/kx-events-decorators/src';
 
 /** A message as the producer sent it. */
@@ -119,15 +119,11 @@ export function eventsOf(messages: readonly SentMessage[]): TrackedEvent[] {
 export type StoredEvent = Record<string, unknown>;
 
 /** Every row of `events`, by event id. */
-export async function storedEvents(databaseUrl: string): Promise<Map<string, StoredEvent>> {
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
+export function storedEvents(databaseUrl: string): Promise<Map<string, StoredEvent>> {
+  return withDatabase(databaseUrl, async (client) => {
     const { rows } = await client.query('SELECT * FROM events');
     return new Map(rows.map((row) => [row.event_id, { ...row, occurred_at: row.occurred_at.toISOString(), created_at: undefined }]));
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 /** The row an event must become. */

@@ -5,8 +5,8 @@
 import { randomUUID } from 'crypto';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { Client } from 'pg';
 import { createQueuePair, type QueuePair, type QueuePairOptions } from '../../local/aws';
+import { withDatabase } from '../../local/postgres';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -18,13 +18,7 @@ function required(name: string): string {
 export async function freshDatabase(): Promise<string> {
   const admin = new URL(required('DATABASE_URL'));
   const name = `kx_${randomUUID().replace(/-/g, '')}`;
-  const client = new Client({ connectionString: admin.toString() });
-  await client.connect();
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
+  await withDatabase(admin.toString(), (client) => client.query(`CREATE DATABASE ${name}`));
   admin.pathname = `/${name}`;
   return admin.toString();
 }
