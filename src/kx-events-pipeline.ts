@@ -380,7 +380,8 @@ export class KxEventsPipeline extends Construct {
       description: 'kx-events: creates and upgrades the events schema',
       runtime: settings.runtime,
       architecture: lambda.Architecture.ARM_64,
-      timeout: Duration.minutes(5),
+      // Lambda's maximum: a migration's statements may take up to 10 minutes (lambda/migrate.lambda.ts).
+      timeout: Duration.minutes(15),
       memorySize: 256,
       vpc: this.vpc,
       vpcSubnets: functionSubnets,

@@ -210,6 +210,8 @@ describe('KxEventsPipeline defaults', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('creates and upgrades the events schema'),
       Runtime: 'nodejs24.x',
+      // Longer than the migration's statement timeout (10 minutes), so a slow migration fails as itself.
+      Timeout: 900,
       Environment: {
         Variables: Match.objectLike({
           DB_SECRET_ARN: stack.resolve(pipeline.databaseSecret.secretArn),
