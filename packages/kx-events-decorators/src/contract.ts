@@ -52,6 +52,7 @@ const INT32_MIN = -2_147_483_648;
 const INT32_MAX = 2_147_483_647;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|([+-])(\d{2})(?::?(\d{2}))?)$/;
+const NUL_OR_SURROGATE = /[\u0000\uD800-\uDFFF]/;
 const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 type FieldRule = (value: unknown) => string | undefined;
@@ -179,8 +180,9 @@ function checkOccurredAt(value: unknown): string | undefined {
   if (typeof value !== 'string') return `${expected}, got ${describeValue(value)}`;
   const match = ISO_8601.exec(value);
   if (!match) return `${expected}, got ${describeValue(value)}`;
-  const [year, month, day, hour, minute, second, , offsetHours, offsetMinutes] =
-    match.slice(1).map((part) => (part === undefined || part === '+' || part === '-' ? 0 : Number(part)));
+  const part = (i: number): number => (match[i] === undefined ? 0 : Number(match[i]));
+  const [year, month, day, hour, minute, second] = [part(1), part(2), part(3), part(4), part(5), part(6)];
+  const [offsetHours, offsetMinutes] = [part(8), part(9)]; // 7 is the sign
   const real = year >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month)
     && hour <= 23 && minute <= 59 && second <= 59 && offsetHours <= 15 && offsetMinutes <= 59;
   return real ? undefined : `must be a real date and time (month 01..12, a day the month has, 00:00:00..23:59:59, offset up to ±15:59), got ${describeValue(value)}`;
@@ -202,13 +204,14 @@ function walkMetadata(value: object, path: string, ancestors: object[], problems
   const keys = isArray ? value.keys() : Object.keys(value);
   for (const key of keys) {
     const item = (value as Record<string | number, unknown>)[key];
-    const itemPath = isArray ? `${path}[${key}]` : fieldPath(path, key as string);
+    // The path is built only for a problem or a nested value: most keys need none.
+    const itemPath = () => (isArray ? `${path}[${key}]` : fieldPath(path, key as string));
     const keyProblem = isArray ? undefined : checkCharacters(key as string);
-    if (keyProblem) problems.push({ field: itemPath, message: `key ${keyProblem}` });
+    if (keyProblem) problems.push({ field: itemPath(), message: `key ${keyProblem}` });
     if (item === undefined && !isArray) continue; // dropped by JSON, like an absent key
     const message = checkJsonValue(item, ancestors);
-    if (message) problems.push({ field: itemPath, message });
-    else if (typeof item === 'object' && item !== null) walkMetadata(item, itemPath, ancestors, problems);
+    if (message) problems.push({ field: itemPath(), message });
+    else if (typeof item === 'object' && item !== null) walkMetadata(item, itemPath(), ancestors, problems);
   }
   ancestors.pop();
 }
@@ -228,6 +231,7 @@ function checkJsonValue(value: unknown, ancestors: object[]): string | undefined
 
 /** U+0000 and unpaired surrogates cannot be stored by PostgreSQL text or JSONB. */
 function checkCharacters(value: string): string | undefined {
+  if (!NUL_OR_SURROGATE.test(value)) return undefined; // one scan for the common case
   if (value.includes('\u0000')) return 'must not contain U+0000 (the NUL character)';
   if (UNPAIRED_SURROGATE.test(value)) return 'must be well-formed Unicode (no unpaired surrogate)';
   return undefined;
