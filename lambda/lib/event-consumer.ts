@@ -4,9 +4,10 @@
  * must be retried in batchItemFailures. It never throws.
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Client } from 'pg';
 import { isStatementError, type DatabaseConnection } from './database';
 import type { DeadLetter, DeadLetterQueue } from './dead-letter-queue';
-import { eventRow, findStoredEvents, insertEvents } from './events-table';
+import { copyEvents, eventRow, findStoredEvents, insertEvents, type EventRow } from './events-table';
 import { describeError, log, logBatch } from './telemetry';
 import { describeProblems, validateTrackedEvent, type TrackedEvent } from '../../packages/kx-events-decorators/src/contract';
 
@@ -37,64 +38,53 @@ export class EventConsumer {
 
   async consume(event: SQSEvent): Promise<SQSBatchResponse> {
     const batch = new Batch(event.Records);
+    const intake = new Intake(event.Records, this.options.maxReceiveCount);
     try {
-      const candidates: Candidate[] = [];
-      const invalid: DeadLetter[] = [];
-      for (const record of event.Records) {
-        const parsed = parse(record, this.options.maxReceiveCount);
-        if ('reason' in parsed) invalid.push(parsed);
-        else candidates.push(parsed);
-      }
-      // The dead-letter sends for invalid messages run while the database works.
-      const sentInvalid = this.deadLetter(batch, invalid);
-      const rejected = await this.store(batch, candidates);
-      await Promise.all([sentInvalid, this.deadLetter(batch, rejected)]);
+      const rejected = await this.store(batch, intake);
+      await Promise.all([this.deadLetter(batch, intake.invalid), this.deadLetter(batch, rejected)]);
     } catch (err) {
       log('ERROR', 'unexpected failure: the unfinished messages are left for redelivery', { error: describeError(err, false) });
     }
     return batch.finish();
   }
 
-  /** Stores the candidates; returns those the database rejected for their own data. */
-  private async store(batch: Batch, candidates: Candidate[]): Promise<DeadLetter[]> {
-    const { representatives, followers } = collapseDuplicates(candidates);
+  /**
+   * Stores the batch's valid events; returns those the database rejected for their own
+   * data. The records are parsed while one COPY streams the new events to the server, so
+   * the server stores while the rest are validated. An event COPY does not take (a repeat,
+   * or one whose predecessor was not streamed before it), and every event when the server
+   * refuses the COPY (an event already stored, or a row it rejects), goes through the one
+   * INSERT … ON CONFLICT statement that links, defers and isolates.
+   */
+  private async store(batch: Batch, intake: Intake): Promise<DeadLetter[]> {
+    const copied = new Map<string, Candidate>();
+    let followers = new Map<SQSRecord, Candidate>();
     const rejected: DeadLetter[] = [];
-    if (representatives.length > 0) {
-      try {
-        await this.options.database.use(async (client) => {
-          const ids = new Set(representatives.map((c) => c.id));
-          const outside = [...new Set(representatives.flatMap((c) => (c.previous && !ids.has(c.previous) ? [c.previous] : [])))];
-          const stored = outside.length > 0 ? await batch.timed(() => findStoredEvents(client, outside)) : new Set<string>();
-          const insert = async (rows: Candidate[]): Promise<void> => {
-            const { linked, deferred } = resolveLinks(rows, stored);
-            for (const c of deferred) batch.settle(c.record, 'deferred');
-            if (linked.length === 0) return;
-            try {
-              const inserted = await batch.timed(() => insertEvents(client, linked.map(({ candidate, link }) => eventRow(candidate.event, link))));
-              for (const { candidate, link } of linked) {
-                stored.add(candidate.id);
-                batch.settle(candidate.record, inserted.has(candidate.id) ? 'inserted' : 'duplicate', link.claimed !== null);
-              }
-            } catch (err) {
-              if (!isRejectedData(err)) throw err;
-              if (linked.length > 1) {
-                // Isolate the bad row: each half in its own statement, predecessors first.
-                const half = Math.ceil(linked.length / 2);
-                await insert(linked.slice(0, half).map((l) => l.candidate));
-                await insert(linked.slice(half).map((l) => l.candidate));
-              } else if ((err as { code?: string }).code === FOREIGN_KEY_VIOLATION && stored.delete(linked[0].link.previous ?? '')) {
-                // Its predecessor vanished since it was found: it waits again, or on its last receive is stored unlinked.
-                await insert([linked[0].candidate]);
-              } else {
-                rejected.push({ record: linked[0].candidate.record, reason: databaseReason(err) });
-              }
-            }
-          };
-          await insert(predecessorsFirst(representatives));
-        });
-      } catch (err) {
-        log('ERROR', 'database unavailable: the unfinished messages are left for redelivery', { error: describeError(err) });
-      }
+    try {
+      await this.options.database.use(async (client) => {
+        const newEvents = function* (): Generator<EventRow> {
+          for (const c of intake.parse()) {
+            // The FK is checked at the end of the statement: a predecessor streamed before is stored with it.
+            if (copied.has(c.id) || (c.previous && !copied.has(c.previous))) continue;
+            copied.set(c.id, c);
+            yield eventRow(c.event, { previous: c.previous, claimed: null });
+          }
+        };
+        try {
+          await batch.timed(() => copyEvents(client, newEvents()));
+        } catch (err) {
+          if (!isStatementError(err)) throw err;
+          copied.clear(); // the COPY stored none of them
+        }
+        let representatives: Candidate[];
+        ({ representatives, followers } = collapseDuplicates(intake.candidates, copied));
+        for (const c of copied.values()) batch.settle(c.record, 'inserted');
+        await this.insert(batch, client, representatives.filter((c) => !copied.has(c.id)), new Set(copied.keys()), rejected);
+      });
+    } catch (err) {
+      log('ERROR', 'database unavailable: the unfinished messages are left for redelivery', { error: describeError(err) });
+    } finally {
+      intake.finish(); // the invalid ones among records the database never took still go to the DLQ
     }
     // A message that repeats an event shares the fate of the one that carried it.
     for (const [record, representative] of followers) {
@@ -111,11 +101,78 @@ export class EventConsumer {
     return rejected;
   }
 
+  /**
+   * Inserts the candidates with their links in one statement, skipping stored events;
+   * a statement the database refuses for a row's data is split until that row is
+   * isolated in `rejected`. `stored` holds events known to be stored.
+   */
+  private async insert(batch: Batch, client: Client, candidates: Candidate[], stored: Set<string>, rejected: DeadLetter[]): Promise<void> {
+    if (candidates.length === 0) return;
+    const ids = new Set(candidates.map((c) => c.id));
+    const outside = [...new Set(candidates.flatMap((c) => (c.previous && !ids.has(c.previous) && !stored.has(c.previous) ? [c.previous] : [])))];
+    if (outside.length > 0) for (const id of await batch.timed(() => findStoredEvents(client, outside))) stored.add(id);
+    const attempt = async (rows: Candidate[]): Promise<void> => {
+      const { linked, deferred } = resolveLinks(rows, stored);
+      for (const c of deferred) batch.settle(c.record, 'deferred');
+      if (linked.length === 0) return;
+      try {
+        const inserted = await batch.timed(() => insertEvents(client, linked.map(({ candidate, link }) => eventRow(candidate.event, link))));
+        for (const { candidate, link } of linked) {
+          stored.add(candidate.id);
+          batch.settle(candidate.record, inserted.has(candidate.id) ? 'inserted' : 'duplicate', link.claimed !== null);
+        }
+      } catch (err) {
+        if (!isRejectedData(err)) throw err;
+        if (linked.length > 1) {
+          // Isolate the bad row: each half in its own statement, predecessors first.
+          const half = Math.ceil(linked.length / 2);
+          await attempt(linked.slice(0, half).map((l) => l.candidate));
+          await attempt(linked.slice(half).map((l) => l.candidate));
+        } else if ((err as { code?: string }).code === FOREIGN_KEY_VIOLATION && stored.delete(linked[0].link.previous ?? '')) {
+          // Its predecessor vanished since it was found: it waits again, or on its last receive is stored unlinked.
+          await attempt([linked[0].candidate]);
+        } else {
+          rejected.push({ record: linked[0].candidate.record, reason: databaseReason(err) });
+        }
+      }
+    };
+    await attempt(predecessorsFirst(candidates));
+  }
+
   private async deadLetter(batch: Batch, letters: DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
     const unsent = await this.options.deadLetterQueue.send(letters);
     if (unsent.size > 0) log('ERROR', 'dead-letter queue unreachable: the messages are left for redelivery', { count: unsent.size });
     for (const { record } of letters) batch.settle(record, unsent.has(record.messageId) ? 'failed' : 'invalid');
+  }
+}
+
+/** The batch's records, parsed and validated one at a time, as the database takes them. */
+class Intake {
+  /** The valid events parsed so far, in the batch's order. */
+  readonly candidates: Candidate[] = [];
+  /** The messages parsed so far that can never be stored, with their reasons. */
+  readonly invalid: DeadLetter[] = [];
+  private parsed = 0;
+
+  constructor(private readonly records: readonly SQSRecord[], private readonly maxReceiveCount: number) {}
+
+  /** Parses the records not parsed yet, yielding each valid event. */
+  * parse(): Generator<Candidate> {
+    while (this.parsed < this.records.length) {
+      const result = parse(this.records[this.parsed++], this.maxReceiveCount);
+      if ('reason' in result) {
+        this.invalid.push(result);
+      } else {
+        this.candidates.push(result);
+        yield result;
+      }
+    }
+  }
+
+  /** Parses the rest. */
+  finish(): void {
+    for (const _ of this.parse());
   }
 }
 
@@ -140,14 +197,17 @@ function parse(record: SQSRecord, maxReceiveCount: number): Candidate | DeadLett
 }
 
 /**
- * One candidate per event id: the one received most often, so that an event on its
- * last receive is never deferred because a fresher copy of it came along.
+ * One candidate per event id: the one already stored, else the one received most often,
+ * so that an event on its last receive is never deferred because a fresher copy of it came along.
  */
-function collapseDuplicates(candidates: Candidate[]): { representatives: Candidate[]; followers: Map<SQSRecord, Candidate> } {
-  const byId = new Map<string, Candidate>();
+function collapseDuplicates(
+  candidates: Candidate[],
+  stored: ReadonlyMap<string, Candidate>,
+): { representatives: Candidate[]; followers: Map<SQSRecord, Candidate> } {
+  const byId = new Map<string, Candidate>(stored);
   for (const c of candidates) {
     const kept = byId.get(c.id);
-    if (!kept || receiveCount(c) > receiveCount(kept)) byId.set(c.id, c);
+    if (!kept || (!stored.has(c.id) && receiveCount(c) > receiveCount(kept))) byId.set(c.id, c);
   }
   const followers = new Map<SQSRecord, Candidate>();
   for (const c of candidates) {

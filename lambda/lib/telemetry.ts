@@ -23,7 +23,7 @@ export interface BatchCounts {
   readonly failed: number;
   /** Events stored without their link on their last receive (the claimed id is kept). */
   readonly unlinked: number;
-  /** Time spent in database statements, in milliseconds. */
+  /** Time spent in database statements, in milliseconds (a COPY's includes the parsing and validating it overlaps). */
   readonly dbMs: number;
 }
 

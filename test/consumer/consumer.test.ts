@@ -37,6 +37,8 @@ describe.each([
     const orphan = trackedEvent({ eventType: 'orphan', previousEventId: neverArrives });
     const inBatchFirst = trackedEvent({ eventType: 'in_batch_first' });
     const inBatchSecond = trackedEvent({ eventType: 'in_batch_second', previousEventId: (inBatchFirst.eventId as string).toUpperCase() });
+    const forwardFirst = trackedEvent({ eventType: 'forward_first' });
+    const forwardSecond = trackedEvent({ eventType: 'forward_second', previousEventId: (forwardFirst.eventId as string).toUpperCase() });
 
     const records = {
       valid: sqsRecord(JSON.stringify(valid)),
@@ -49,20 +51,26 @@ describe.each([
       orphan: sqsRecord(JSON.stringify(orphan)),
       inBatchSecond: sqsRecord(JSON.stringify(inBatchSecond)),
       inBatchFirst: sqsRecord(JSON.stringify(inBatchFirst)),
+      forwardFirst: sqsRecord(JSON.stringify(forwardFirst)),
+      forwardSecond: sqsRecord(JSON.stringify(forwardSecond)),
     };
     const first = await invoke(bed.handler, Object.values(records));
     // No payload in the log: neither the events' ids nor their values.
     const logged = JSON.stringify(first.lines);
-    for (const e of [valid, injection, waitsForIt, orphan, inBatchFirst, inBatchSecond]) expect(logged).not.toContain(e.eventId);
+    for (const e of [valid, injection, waitsForIt, orphan, inBatchFirst, inBatchSecond, forwardFirst, forwardSecond]) {
+      expect(logged).not.toContain(e.eventId);
+    }
     expect(logged).not.toContain('DROP TABLE');
 
     expect(first.failures.sort()).toEqual([records.waitsForIt.messageId, records.orphan.messageId].sort());
-    expect(first.summary).toEqual({ received: 10, inserted: 4, duplicates: 1, invalid: 3, deferred: 2, failed: 0, unlinked: 0 });
+    expect(first.summary).toEqual({ received: 12, inserted: 6, duplicates: 1, invalid: 3, deferred: 2, failed: 0, unlinked: 0 });
 
     let rows = await storedRows(bed.databaseUrl);
-    expect([...rows.keys()].sort()).toEqual([valid.eventId, injection.eventId, inBatchFirst.eventId, inBatchSecond.eventId].sort());
+    const stored = [valid, injection, inBatchFirst, inBatchSecond, forwardFirst, forwardSecond];
+    expect([...rows.keys()].sort()).toEqual(stored.map((e) => e.eventId).sort());
     expect(rows.get(injection.eventId as string)).toMatchObject({ client_id: injection.clientId, metadata: injection.metadata });
     expect(rows.get(inBatchSecond.eventId as string)).toMatchObject({ previous_event_id: inBatchFirst.eventId, claimed_previous_event_id: null });
+    expect(rows.get(forwardSecond.eventId as string)).toMatchObject({ previous_event_id: forwardFirst.eventId, claimed_previous_event_id: null });
 
     const dead = await drainQueue(bed.deadLetterQueueUrl, 3);
     const reasons = Object.fromEntries(dead.map((m) => [m.Body!, m.MessageAttributes?.[REASON_ATTRIBUTE]?.StringValue]));
@@ -88,9 +96,35 @@ describe.each([
     expect(third.summary).toEqual({ received: 1, inserted: 1, duplicates: 0, invalid: 0, deferred: 0, failed: 0, unlinked: 1 });
 
     rows = await storedRows(bed.databaseUrl);
-    expect(rows.size).toBe(7);
+    expect(rows.size).toBe(9);
     expect(rows.get(waitsForIt.eventId as string)).toMatchObject({ previous_event_id: laterPredecessor.eventId, claimed_previous_event_id: null });
     expect(rows.get(orphan.eventId as string)).toMatchObject({ previous_event_id: null, claimed_previous_event_id: neverArrives });
+  });
+
+  test('new events are stored by one COPY as the batch is parsed; a batch with a stored event, by one INSERT … ON CONFLICT instead', async () => {
+    const client = await connect(bed.databaseUrl);
+    try {
+      // Each committed statement that stores events leaves its verb and row count (a refused one leaves nothing).
+      await client.query(`CREATE TABLE statement_log (id serial, verb text, row_count int);
+        CREATE FUNCTION log_statement() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN INSERT INTO statement_log (verb, row_count) SELECT split_part(current_query(), ' ', 1), count(*) FROM new_rows; RETURN NULL; END $$;
+        CREATE TRIGGER log_statement AFTER INSERT ON events REFERENCING NEW TABLE AS new_rows
+          FOR EACH STATEMENT EXECUTE FUNCTION log_statement();`);
+      const statements = async () => (await client.query('WITH gone AS (DELETE FROM statement_log RETURNING *) SELECT verb, row_count FROM gone ORDER BY id')).rows;
+      const head = trackedEvent();
+      const events = [head, ...Array.from({ length: 48 }, () => trackedEvent()), trackedEvent({ previousEventId: head.eventId })];
+
+      const first = await invoke(bed.handler, events.map((e) => sqsRecord(JSON.stringify(e))));
+      expect(first.summary).toMatchObject({ received: 50, inserted: 50 });
+      expect(await statements()).toEqual([{ verb: 'COPY', row_count: 50 }]);
+
+      const fresh = Array.from({ length: 9 }, () => trackedEvent());
+      const second = await invoke(bed.handler, [...fresh, events[7]].map((e) => sqsRecord(JSON.stringify(e))));
+      expect(second.summary).toMatchObject({ received: 10, inserted: 9, duplicates: 1 });
+      expect(await statements()).toEqual([{ verb: 'INSERT', row_count: 9 }]);
+    } finally {
+      await client.end();
+    }
   });
 
   test('a row the database rejects is isolated: the others are stored, it goes to the DLQ with the database\'s reason', async () => {
