@@ -28,7 +28,7 @@ import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { copyEvents, eventRow, type EventRow } from '../../lambda/lib/events-table';
+import { columnText, COPY_EVENTS, copyEvents, copyLine, eventRow, type EventRow } from '../../lambda/lib/events-table';
 import { runMigrations } from '../../lambda/lib/migrations';
 import { useLocalAws } from '../../local/aws';
 import { startMoto } from '../../local/moto';
@@ -170,7 +170,7 @@ function* parsedRows(records: SQSRecord[]): Generator<EventRow> {
 /** The row's column values, in the order of COLUMNS. */
 function columnValues(record: SQSRecord): unknown[] {
   const row = parsedRow(record);
-  return COLUMNS.map((name) => (name === 'metadata' && row.metadata !== null ? JSON.stringify(row.metadata) : row[name]));
+  return COLUMNS.map((name) => columnText(row, name));
 }
 const COLUMNS = Object.keys(eventRow(trackedEvent() as unknown as TrackedEvent, { previous: null, claimed: null })) as Array<keyof EventRow>;
 
@@ -186,20 +186,15 @@ function validEvent(record: SQSRecord): boolean {
   return true;
 }
 
-/** COPY … FROM STDIN in text format: one stream per batch. */
+/** COPY … FROM STDIN in text format (the consumer's lines), all of the batch's text at once. */
 async function copyInsert(db: Client, records: SQSRecord[]): Promise<void> {
-  const text = records.map((r) => columnValues(r).map(copyText).join('\t')).join('\n') + '\n';
-  const stream = db.query(copyFrom(`COPY events (${COLUMNS.join(', ')}) FROM STDIN`));
+  const text = records.map((r) => copyLine(parsedRow(r))).join('');
+  const stream = db.query(copyFrom(COPY_EVENTS));
   await new Promise<void>((resolve, reject) => {
     stream.on('finish', resolve);
     stream.on('error', reject);
     stream.end(text);
   });
-}
-
-function copyText(value: unknown): string {
-  if (value === null) return '\\N';
-  return String(value).replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
 
 /** The consumer's environment: the database's RDS-format secret and a DLQ, in moto. */

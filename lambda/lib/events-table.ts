@@ -64,7 +64,7 @@ export async function insertEvents(client: ClientBase, rows: readonly EventRow[]
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const copyFrom: typeof import('pg-copy-streams').from = require('pg-copy-streams/copy-from');
 
-const COPY_EVENTS = `COPY events (${COLUMNS.map(([name]) => name).join(', ')}) FROM STDIN`;
+export const COPY_EVENTS = `COPY events (${COLUMNS.map(([name]) => name).join(', ')}) FROM STDIN`;
 
 /**
  * Rows go to the server in chunks of about this many characters (some 40 events):
@@ -108,7 +108,7 @@ export async function copyEvents(client: ClientBase, rows: Iterable<EventRow>): 
 }
 
 /** A row in COPY's text format: tab-separated, \\N for NULL, backslash escapes. */
-function copyLine(row: EventRow): string {
+export function copyLine(row: EventRow): string {
   let line = '';
   for (let i = 0; i < COLUMNS.length; i++) {
     const value = columnText(row, COLUMNS[i][0]);
@@ -122,7 +122,7 @@ const COPY_SPECIALS = /[\\\t\n\r]/g;
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
 /** A column's value as text for PostgreSQL to cast: metadata as JSON. */
-function columnText(row: EventRow, name: keyof EventRow): string | null {
+export function columnText(row: EventRow, name: keyof EventRow): string | null {
   const value = row[name];
   if (value === null) return null;
   return typeof value === 'object' ? JSON.stringify(value) : String(value);
