@@ -52,7 +52,7 @@ export class EventConsumer {
    * Stores the batch's valid events; returns those the database rejected for their own
    * data. The records are parsed while one COPY streams the new events to the server, so
    * the server stores while the rest are validated. An event COPY does not take (a repeat,
-   * or one whose predecessor was not streamed before it), and every event when the server
+   * or one whose predecessor is not in the batch), and every event when the server
    * refuses the COPY (an event already stored, or a row it rejects), goes through the one
    * INSERT … ON CONFLICT statement that links, defers and isolates.
    */
@@ -62,16 +62,8 @@ export class EventConsumer {
     const rejected: DeadLetter[] = [];
     try {
       await this.options.database.use(async (client) => {
-        const newEvents = function* (): Generator<EventRow> {
-          for (const c of intake.parse()) {
-            // The FK is checked at the end of the statement: a predecessor streamed before is stored with it.
-            if (copied.has(c.id) || (c.previous && !copied.has(c.previous))) continue;
-            copied.set(c.id, c);
-            yield eventRow(c.event, { previous: c.previous, claimed: null });
-          }
-        };
         try {
-          await batch.timed(() => copyEvents(client, newEvents()));
+          await batch.timed(() => copyEvents(client, newEvents(intake.parse(), copied)));
         } catch (err) {
           if (!isStatementError(err)) throw err;
           copied.clear(); // the COPY stored none of them
@@ -194,6 +186,29 @@ function parse(record: SQSRecord, maxReceiveCount: number): Candidate | DeadLett
     previous: event.previousEventId?.toLowerCase() ?? null,
     lastReceive: Number(record.attributes.ApproximateReceiveCount) >= maxReceiveCount,
   };
+}
+
+/**
+ * The rows COPY takes, as the candidates come: each event once, when its predecessor,
+ * if any, is streamed too. The FK is checked at the end of the statement, so a follower
+ * is streamed at once when its predecessor came before it, or after the batch when it
+ * came later. `copied` receives each candidate streamed.
+ */
+function* newEvents(candidates: Iterable<Candidate>, copied: Map<string, Candidate>): Generator<EventRow> {
+  const waiting = new Map<string, Candidate[]>(); // by the predecessor they wait for
+  const stream = (c: Candidate): EventRow => {
+    copied.set(c.id, c);
+    return eventRow(c.event, { previous: c.previous, claimed: null });
+  };
+  for (const c of candidates) {
+    if (copied.has(c.id)) continue;
+    if (!c.previous || copied.has(c.previous)) yield stream(c);
+    else if (waiting.has(c.previous)) waiting.get(c.previous)!.push(c);
+    else waiting.set(c.previous, [c]);
+  }
+  for (const id of copied.keys()) { // a Map's iterator also visits the entries added as it goes
+    for (const c of waiting.get(id) ?? []) if (!copied.has(c.id)) yield stream(c);
+  }
 }
 
 /**

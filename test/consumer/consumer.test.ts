@@ -101,7 +101,7 @@ describe.each([
     expect(rows.get(orphan.eventId as string)).toMatchObject({ previous_event_id: null, claimed_previous_event_id: neverArrives });
   });
 
-  test('new events are stored by one COPY as the batch is parsed; a batch with a stored event, by one INSERT … ON CONFLICT instead', async () => {
+  test('a batch of new events, chains included, is stored by one COPY as it is parsed; a batch with a stored event, by one INSERT … ON CONFLICT', async () => {
     const client = await connect(bed.databaseUrl);
     try {
       // Each committed statement that stores events leaves its verb and row count (a refused one leaves nothing).
@@ -111,8 +111,12 @@ describe.each([
         CREATE TRIGGER log_statement AFTER INSERT ON events REFERENCING NEW TABLE AS new_rows
           FOR EACH STATEMENT EXECUTE FUNCTION log_statement();`);
       const statements = async () => (await client.query('WITH gone AS (DELETE FROM statement_log RETURNING *) SELECT verb, row_count FROM gone ORDER BY id')).rows;
-      const head = trackedEvent();
-      const events = [head, ...Array.from({ length: 48 }, () => trackedEvent()), trackedEvent({ previousEventId: head.eventId })];
+      // Chains in both orders: a predecessor before its follower, and one after (streamed once it is).
+      const [head, later] = [trackedEvent(), trackedEvent()];
+      const events = [
+        head, trackedEvent({ previousEventId: later.eventId }), ...Array.from({ length: 46 }, () => trackedEvent()), later,
+        trackedEvent({ previousEventId: head.eventId }),
+      ];
 
       const first = await invoke(bed.handler, events.map((e) => sqsRecord(JSON.stringify(e))));
       expect(first.summary).toMatchObject({ received: 50, inserted: 50 });
