@@ -6,6 +6,7 @@
  */
 import * as net from 'net';
 import { createTrackedEvent, EventTracking, publishEvent, type TrackedEvent } from '../../packages/kx-events-decorators/src';
+import { RESULT_MARGIN_MS } from '../../packages/kx-events-decorators/src/event-tracking';
 import { recordLogs, type LogRecorder } from '../../packages/kx-events-decorators/test/log-records';
 
 const DEADLINE_MS = 400;
@@ -76,6 +77,21 @@ describe('a silent queue endpoint', () => {
       source: 'api',
       metadata: { plan: 'pro' },
     });
+  });
+
+  // The deadline is cut to the invocation's remaining time less the margin, so the result is returned in time.
+  test.each([
+    ['less than the deadline', DEADLINE_MS, DEADLINE_MS - RESULT_MARGIN_MS],
+    ['less than the margin', RESULT_MARGIN_MS / 2, 1],
+    ['more than the deadline', 60_000, DEADLINE_MS],
+  ])('an invocation with %s left (%i ms): the publish gives up after %i ms', async (_, remainingMs, timeoutMs) => {
+    const context = { getRemainingTimeInMillis: () => remainingMs };
+    const result = await new Signup().signUp({ headers: { 'X-Client-Id': 'acme' } }, context);
+
+    expect(result).toEqual({ statusCode: 201, body: '{"ok":true}' });
+    expect(logs.records('kx-events.unpublished')).toEqual([expect.objectContaining({
+      reason: 'timeout', error: { name: 'PublishDeadlineError', data: { timeoutMs }, message: expect.any(String) },
+    })]);
   });
 
   test('a timeoutMs option overrides EVENTS_PUBLISH_TIMEOUT_MS, and bounds the wait the same way', async () => {

@@ -5,7 +5,7 @@
  */
 import { TrackedEvent } from './contract';
 import { describeError, writeLog } from './log';
-import { publishEvent, PublishOptions } from './publishing';
+import { publishEvent, PublishOptions, publishTimeoutMs } from './publishing';
 import { createTrackedEvent } from './tracked-event';
 
 /**
@@ -53,7 +53,7 @@ export async function trackResult(spec: TrackingSpec, event: unknown, context: u
   try {
     if (!succeeded(result)) return;
     const tracked = createTrackedEvent(spec.entityType, spec.eventType, event, context, resolveExtra(spec, result, event));
-    if (tracked) await publishEvent(tracked, spec.options);
+    if (tracked) await publishEvent(tracked, withinInvocation(context, spec.options));
   } catch (err) {
     writeLog('WARN', 'kx-events.tracking-failed', 'the event could not be built: no event is tracked', {
       entityType: spec.entityType,
@@ -61,6 +61,19 @@ export async function trackResult(spec: TrackingSpec, event: unknown, context: u
       error: describeError(err),
     });
   }
+}
+
+/** Time left for Lambda to return the handler's result after the publish: the deadline ends this much before the invocation's. */
+export const RESULT_MARGIN_MS = 100;
+
+/**
+ * The publish options, with the deadline cut to the invocation's remaining time (less {@link RESULT_MARGIN_MS})
+ * when the Lambda context tells it: a publish must never turn a handler's success into a function timeout.
+ */
+function withinInvocation(context: unknown, options: PublishOptions = {}): PublishOptions {
+  const remainingMs = (context as { getRemainingTimeInMillis?: () => unknown } | undefined)?.getRemainingTimeInMillis?.();
+  if (typeof remainingMs !== 'number' || !Number.isFinite(remainingMs)) return options;
+  return { ...options, timeoutMs: Math.max(1, Math.min(publishTimeoutMs(options), Math.floor(remainingMs) - RESULT_MARGIN_MS)) };
 }
 
 function succeeded(result: unknown): boolean {

@@ -27,6 +27,8 @@ export interface PublishOptions {
   /**
    * How long a publish may take before its events are logged as unpublished, in milliseconds.
    * The send is awaited (Lambda freezes whatever is still pending), so this bounds the latency a handler can gain.
+   * Through `@EventTracking`, `withEventTracking` or the middleware, the deadline also ends 100 ms before the
+   * invocation's own, as the Lambda context's `getRemainingTimeInMillis()` tells.
    * @default - the `EVENTS_PUBLISH_TIMEOUT_MS` environment variable, else 1000
    */
   readonly timeoutMs?: number;
@@ -207,7 +209,8 @@ async function withinDeadline<T>(timeoutMs: number, send: (abortSignal: AbortSig
   }
 }
 
-function publishTimeoutMs(options: PublishOptions): number {
+/** @internal The publish deadline: `timeoutMs`, else EVENTS_PUBLISH_TIMEOUT_MS, else the default (an invalid setting is warned about once). */
+export function publishTimeoutMs(options: PublishOptions): number {
   const [setting, given] = options.timeoutMs !== undefined
     ? ['timeoutMs', options.timeoutMs]
     : ['EVENTS_PUBLISH_TIMEOUT_MS', process.env.EVENTS_PUBLISH_TIMEOUT_MS];
