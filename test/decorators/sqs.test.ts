@@ -182,27 +182,71 @@ describe('publishEvents against moto', () => {
     expect(arrived).toEqual([...events.slice(0, 10), ...events.slice(20)].map((e) => e.eventType).sort());
   });
 
-  test('entries the queue reports as Failed in a batch response are logged as rejected; the rest count as published', async () => {
-    const { queueUrl } = await freshQueues();
-    // moto answers every entry of a valid batch with success; this fault is injected: the middleware
-    // rewrites moto's real response to report two entries as failed, as SQS does under partial failure.
+  /**
+   * A client whose batch sends fail some entries, as SQS does under partial failure. moto never fails
+   * an entry of a valid batch, so this fault is injected: the middleware takes the failing entries out
+   * of the real request (moto never gets them) and reports them as Failed in moto's real response.
+   * `fail(attempt, eventType)` says how an entry fails on that attempt, if it does.
+   */
+  function failingClient(fail: (attempt: number, eventType: string) => { senderFault: boolean } | undefined) {
     const client = sqsClient();
+    const seen: string[][] = [];
     client.middlewareStack.add((next) => async (args) => {
-      const out = await next(args) as { output: { Successful?: Array<{ Id?: string }>; Failed?: unknown[] } };
-      const failing = new Set(['3', '7']);
-      if (out.output.Successful) {
-        out.output.Failed = out.output.Successful.filter((s) => failing.has(s.Id!))
-          .map((s) => ({ Id: s.Id, Code: 'InternalError', Message: 'injected', SenderFault: false }));
-        out.output.Successful = out.output.Successful.filter((s) => !failing.has(s.Id!));
-      }
+      const input = args.input as { Entries?: Array<{ Id?: string; MessageBody?: string }> };
+      if (!input.Entries) return next(args);
+      const attempt = seen.length + 1;
+      const types = new Map(input.Entries.map((e) => [e.Id!, JSON.parse(e.MessageBody!).eventType as string]));
+      seen.push([...types.values()]);
+      const failing = input.Entries.filter((e) => fail(attempt, types.get(e.Id!)!));
+      const passing = input.Entries.filter((e) => !failing.includes(e));
+      const out = passing.length > 0
+        ? await next({ ...args, input: { ...input, Entries: passing } }) as { output: { Failed?: unknown[] } }
+        : { output: { $metadata: {}, Successful: [] } as { Failed?: unknown[] } }; // an empty batch is not a request
+      out.output.Failed = failing.map((e) => ({ Id: e.Id, Code: 'InternalError', Message: 'injected', SenderFault: fail(attempt, types.get(e.Id!)!)!.senderFault }));
       return out as never;
     }, { step: 'initialize', name: 'injectBatchFailures' });
+    return { client, seen };
+  }
+
+  test('entries SQS failed on its side are sent again within the deadline, and arrive once', async () => {
+    const { queueUrl } = await freshQueues();
+    const { client, seen } = failingClient((attempt, type) => ((type === 'item_3' && attempt === 1) || (type === 'item_7' && attempt <= 2) ? { senderFault: false } : undefined));
     const events = Array.from({ length: 10 }, (_, i) => event(i));
+
+    expect(await publishEvents(events, { queueUrl, sqsClient: client })).toEqual({ published: 10, unpublished: 0 });
+
+    expect(seen.map((types) => types.sort())).toEqual([events.map((e) => e.eventType).sort(), ['item_3', 'item_7'], ['item_7']]);
+    expect(logs.records('kx-events.unpublished')).toEqual([]);
+    const arrived = (await receiveAll(queueUrl, 11)).map((m) => JSON.parse(m.Body!).eventType).sort();
+    expect(arrived).toEqual(events.map((e) => e.eventType).sort());
+  });
+
+  test('an entry still failing after 3 sends, and one failed for its own fault (not sent again), are logged as rejected', async () => {
+    const { queueUrl } = await freshQueues();
+    const { client, seen } = failingClient((_, type) => (type === 'item_3' ? { senderFault: false } : type === 'item_7' ? { senderFault: true } : undefined));
+    const events = Array.from({ length: 10 }, (_, i) => event(i));
+
     expect(await publishEvents(events, { queueUrl, sqsClient: client })).toEqual({ published: 8, unpublished: 2 });
+
+    expect(seen.slice(1)).toEqual([['item_3'], ['item_3']]);
     const rejected = logs.records('kx-events.unpublished');
-    expect(rejected.map((r) => [r.reason, (r.event as TrackedEvent).eventId])).toEqual([
-      ['rejected', events[3].eventId], ['rejected', events[7].eventId],
+    expect(rejected.map((r) => [r.reason, (r.event as TrackedEvent).eventId, r.attempts]).sort()).toEqual([
+      ['rejected', events[3].eventId, 3], ['rejected', events[7].eventId, 1],
+    ].sort());
+    expect(rejected.find((r) => (r.event as TrackedEvent).eventId === events[7].eventId)!.error)
+      .toEqual({ name: 'InternalError', message: 'injected', senderFault: true });
+    expect((await receiveAll(queueUrl, 9)).map((m) => JSON.parse(m.Body!).eventType).sort())
+      .toEqual(events.filter((_, i) => i !== 3 && i !== 7).map((e) => e.eventType).sort());
+  });
+
+  test('the deadline bounds the sends again: an entry still pending when it passes is logged as a timeout, once', async () => {
+    const { queueUrl } = await freshQueues();
+    const { client } = failingClient((_, type) => (type === 'item_3' ? { senderFault: false } : undefined));
+    const events = Array.from({ length: 10 }, (_, i) => event(i));
+    // The third send cannot start before 25 + 50 ms of pauses: a 70 ms deadline passes first.
+    expect(await publishEvents(events, { queueUrl, sqsClient: client, timeoutMs: 70 })).toEqual({ published: 9, unpublished: 1 });
+    expect(logs.records('kx-events.unpublished')).toEqual([
+      expect.objectContaining({ reason: 'timeout', event: events[3], error: expect.objectContaining({ name: 'PublishDeadlineError' }) }),
     ]);
-    expect(rejected[0].error).toEqual({ name: 'InternalError', message: 'injected', senderFault: false });
   });
 });

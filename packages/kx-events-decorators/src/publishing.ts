@@ -15,6 +15,10 @@ const MAX_TIMEOUT_MS = 2_147_483_647;
 /** Most messages that one SendMessageBatch call may carry. */
 const BATCH_ENTRIES = 10;
 
+/** How often a batch entry that SQS failed on its side is sent, in all, within the deadline; and the pause before the next time, times the attempt. */
+const ENTRY_ATTEMPTS = 3;
+const RETRY_DELAY_MS = 25;
+
 /** What SQS counts for the three attributes besides their values: each name and its type, `String`. */
 const ATTRIBUTE_OVERHEAD_BYTES = ['eventType', 'entityType', 'clientId'].reduce((sum, name) => sum + name.length + 'String'.length, 0);
 
@@ -164,31 +168,48 @@ function chunksOf(messages: OutgoingMessage[]): OutgoingMessage[][] {
   return chunks;
 }
 
-/** Sends one chunk (a single message with SendMessage); returns how many the queue accepted. */
+/**
+ * Sends one chunk (a single message with SendMessage); returns how many the queue accepted. Batch
+ * entries that SQS failed on its side (SenderFault false) are sent again, up to ENTRY_ATTEMPTS in all,
+ * within the chunk's deadline; the others, and those still failing, are logged as rejected.
+ */
 async function sendChunk(client: SQSClient, queueUrl: string, chunk: OutgoingMessage[], timeoutMs: number): Promise<number> {
+  let pending = chunk; // not accepted yet
+  let rejected = 0;
   try {
-    if (chunk.length === 1) {
-      const [{ body, attributes }] = chunk;
-      await withinDeadline(timeoutMs, (abortSignal) => client.send(
-        new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, MessageAttributes: attributes }), { abortSignal }));
-      return 1;
-    }
-    const response = await withinDeadline(timeoutMs, (abortSignal) => client.send(new SendMessageBatchCommand({
-      QueueUrl: queueUrl,
-      Entries: chunk.map(({ body, attributes }, index) => ({ Id: String(index), MessageBody: body, MessageAttributes: attributes })),
-    }), { abortSignal }));
-    const failed = response.Failed ?? [];
-    for (const entry of failed) {
-      logUnpublished(chunk[Number(entry.Id)].event, 'rejected', {
-        error: { name: entry.Code, message: entry.Message, senderFault: entry.SenderFault },
-      });
-    }
-    return chunk.length - failed.length;
+    await withinDeadline(timeoutMs, async (abortSignal) => {
+      if (chunk.length === 1) {
+        const [{ body, attributes }] = chunk;
+        await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, MessageAttributes: attributes }), { abortSignal });
+        pending = [];
+        return;
+      }
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS * (attempt - 1)));
+        const sent = pending;
+        const response = await client.send(new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: sent.map(({ body, attributes }, index) => ({ Id: String(index), MessageBody: body, MessageAttributes: attributes })),
+        }), { abortSignal });
+        if (abortSignal.aborted) return; // the deadline passed first: what is pending was logged as such
+        pending = [];
+        for (const entry of response.Failed ?? []) {
+          const message = sent[Number(entry.Id)];
+          if (!entry.SenderFault && attempt < ENTRY_ATTEMPTS) {
+            pending.push(message);
+          } else {
+            rejected++;
+            logUnpublished(message.event, 'rejected', { error: { name: entry.Code, message: entry.Message, senderFault: entry.SenderFault }, attempts: attempt });
+          }
+        }
+      }
+    });
   } catch (err) {
     const reason = err instanceof PublishDeadlineError ? 'timeout' : 'failed';
-    chunk.forEach(({ event }) => logUnpublished(event, reason, { error: describeError(err) }));
-    return 0;
+    pending.forEach(({ event }) => logUnpublished(event, reason, { error: describeError(err) }));
+    return chunk.length - rejected - pending.length;
   }
+  return chunk.length - rejected;
 }
 
 /** Runs `send`, aborting it and rejecting with PublishDeadlineError when `timeoutMs` passes first. */
