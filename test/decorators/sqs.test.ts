@@ -4,7 +4,9 @@
  */
 import { randomUUID } from 'crypto';
 import * as path from 'path';
-import { CreateQueueCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand, ReceiveMessageCommand, type Message, type SendMessageBatchCommandInput, type SQSClient,
+} from '@aws-sdk/client-sqs';
 import {
   EventTracking, MAX_EVENT_BYTES, publishEvents, validateTrackedEvent, type TrackedEvent,
 } from '../../packages/kx-events-decorators/src';
@@ -192,17 +194,17 @@ describe('publishEvents against moto', () => {
     const client = sqsClient();
     const seen: string[][] = [];
     client.middlewareStack.add((next) => async (args) => {
-      const input = args.input as { Entries?: Array<{ Id?: string; MessageBody?: string }> };
+      const input = args.input as Partial<SendMessageBatchCommandInput>;
       if (!input.Entries) return next(args);
       const attempt = seen.length + 1;
-      const types = new Map(input.Entries.map((e) => [e.Id!, JSON.parse(e.MessageBody!).eventType as string]));
+      const types = new Map(input.Entries.map((e) => [e.Id, JSON.parse(e.MessageBody!).eventType as string]));
       seen.push([...types.values()]);
-      const failing = input.Entries.filter((e) => fail(attempt, types.get(e.Id!)!));
+      const failing = input.Entries.filter((e) => fail(attempt, types.get(e.Id)!));
       const passing = input.Entries.filter((e) => !failing.includes(e));
       const out = passing.length > 0
-        ? await next({ ...args, input: { ...input, Entries: passing } }) as { output: { Failed?: unknown[] } }
+        ? await next({ ...args, input: { ...input, Entries: passing } as SendMessageBatchCommandInput }) as { output: { Failed?: unknown[] } }
         : { output: { $metadata: {}, Successful: [] } as { Failed?: unknown[] } }; // an empty batch is not a request
-      out.output.Failed = failing.map((e) => ({ Id: e.Id, Code: 'InternalError', Message: 'injected', SenderFault: fail(attempt, types.get(e.Id!)!)!.senderFault }));
+      out.output.Failed = failing.map((e) => ({ Id: e.Id, Code: 'InternalError', Message: 'injected', SenderFault: fail(attempt, types.get(e.Id)!)!.senderFault }));
       return out as never;
     }, { step: 'initialize', name: 'injectBatchFailures' });
     return { client, seen };
