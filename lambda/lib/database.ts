@@ -6,7 +6,7 @@
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Client, DatabaseError, type ClientConfig } from 'pg';
-import type { DatabaseSettings } from './configuration';
+import { AWS_CLIENT_CONFIG, type DatabaseSettings } from './configuration';
 
 /** Connecting gives up after this long (a stopped or unreachable server). */
 export const CONNECT_TIMEOUT_MS = 5_000;
@@ -42,7 +42,7 @@ export interface DatabaseConnectionOptions {
   readonly applicationName: string;
   /** The server cancels a statement after this long; the client stops waiting 5 s later. */
   readonly statementTimeoutMs: number;
-  /** @default - a client for the function's region, created on first use */
+  /** @default - a client for the function's region, with AWS_CLIENT_CONFIG's timeouts, created on first use */
   readonly secrets?: SecretsManagerClient;
 }
 
@@ -118,7 +118,7 @@ export class DatabaseConnection {
   }
 
   private readSecret(): Promise<DatabaseSecret> {
-    this.secrets ??= new (secretsSdk().SecretsManagerClient)({});
+    this.secrets ??= new (secretsSdk().SecretsManagerClient)(AWS_CLIENT_CONFIG);
     return this.secret ??= readDatabaseSecret(this.secrets, this.settings.secretArn).catch((err) => {
       this.secret = undefined;
       throw err;

@@ -4,6 +4,7 @@
  */
 import type { MessageAttributeValue, SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
+import { AWS_CLIENT_CONFIG } from './configuration';
 
 /** The message attribute that carries why a message was dead-lettered. */
 export const REASON_ATTRIBUTE = 'kx-events.reason';
@@ -37,7 +38,7 @@ export class DeadLetterQueue {
     await Promise.all(requests(letters.map(entry)).map(async (entries) => {
       try {
         const { SQSClient, SendMessageBatchCommand } = sqsSdk();
-        this.sqs ??= new SQSClient({});
+        this.sqs ??= new SQSClient(AWS_CLIENT_CONFIG);
         const out = await this.sqs.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }));
         for (const failed of out.Failed ?? []) unsent.add(letters[Number(failed.Id)].record.messageId);
       } catch {

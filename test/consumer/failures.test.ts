@@ -1,4 +1,5 @@
 import { randomUUID } from 'crypto';
+import * as net from 'net';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { SQSRecord } from 'aws-lambda';
 import {
@@ -159,6 +160,61 @@ describe('consumer when the dead-letter queue is unreachable', () => {
       await dropDatabase(bed.databaseUrl);
     }
   });
+});
+
+describe('consumer when an AWS endpoint accepts connections and never answers', () => {
+  let server: net.Server;
+  let silentUrl: string;
+  const sockets = new Set<net.Socket>();
+  beforeAll(async () => {
+    server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    silentUrl = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    sockets.forEach((socket) => socket.destroy());
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  /** Invokes with the service's endpoint silent (the clients are created on first use, within the invocation). */
+  async function invokeSilenced(service: 'SQS' | 'SECRETS_MANAGER', handler: ConsumerHandler, records: SQSRecord[]) {
+    const variable = `AWS_ENDPOINT_URL_${service}`;
+    process.env[variable] = silentUrl;
+    try {
+      return await invoke(handler, records);
+    } finally {
+      delete process.env[variable];
+    }
+  }
+
+  // Without the clients' timeouts, each invocation would wait until Jest gives up.
+  test('Secrets Manager: the batch is reported failed within the clients\' timeouts', async () => {
+    const bed = await consumerBed(CONSUMER_SOURCE);
+    try {
+      const batch = batchOf(3);
+      const result = await invokeSilenced('SECRETS_MANAGER', bed.handler, batch);
+      expect(result.failures.sort()).toEqual(ids(batch));
+      expect(result.lines.some((l) => l.level === 'ERROR' && (l.error as { name?: string }).name === 'DatabaseSecretError')).toBe(true);
+      expect(await countEvents(bed.databaseUrl)).toBe(0);
+    } finally {
+      await dropDatabase(bed.databaseUrl);
+    }
+  }, 30_000);
+
+  test('SQS: an invalid message becomes a batch item failure within the clients\' timeouts; valid ones are stored', async () => {
+    const bed = await consumerBed(CONSUMER_SOURCE, { deadLetterQueueUrl: `${silentUrl}/000000000000/kx-silent-dlq` });
+    try {
+      const invalid = sqsRecord('not json');
+      const result = await invokeSilenced('SQS', bed.handler, [invalid, ...batchOf(2)]);
+      expect(result.failures).toEqual([invalid.messageId]);
+      expect(result.summary).toMatchObject({ received: 3, inserted: 2, failed: 1 });
+    } finally {
+      await dropDatabase(bed.databaseUrl);
+    }
+  }, 30_000);
 });
 
 describe('consumer settings', () => {
