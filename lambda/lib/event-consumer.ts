@@ -57,13 +57,15 @@ export class EventConsumer {
    * INSERT … ON CONFLICT statement that links, defers and isolates.
    */
   private async store(batch: Batch, intake: Intake): Promise<DeadLetter[]> {
+    // No valid event, no connection: a batch of invalid messages goes to the DLQ even with the database down.
+    if (!intake.hasCandidates()) return [];
     const copied = new Map<string, Candidate>();
     let followers = new Map<SQSRecord, Candidate>();
     const rejected: DeadLetter[] = [];
     try {
       await this.options.database.use(async (client) => {
         try {
-          await batch.timed(() => copyEvents(client, newEvents(intake.parse(), copied)));
+          await batch.timed(() => copyEvents(client, newEvents(intake.valid(), copied)));
         } catch (err) {
           if (!isStatementError(err)) throw err;
           copied.clear(); // the COPY stored none of them
@@ -149,22 +151,32 @@ class Intake {
 
   constructor(private readonly records: readonly SQSRecord[], private readonly maxReceiveCount: number) {}
 
-  /** Parses the records not parsed yet, yielding each valid event. */
-  * parse(): Generator<Candidate> {
-    while (this.parsed < this.records.length) {
-      const result = parse(this.records[this.parsed++], this.maxReceiveCount);
-      if ('reason' in result) {
-        this.invalid.push(result);
-      } else {
-        this.candidates.push(result);
-        yield result;
-      }
+  /** Parses until a valid event is found, or the records end: true when the batch holds one. */
+  hasCandidates(): boolean {
+    while (this.candidates.length === 0 && this.parseNext());
+    return this.candidates.length > 0;
+  }
+
+  /** Each valid event of the batch, in order: those parsed already, then the others as they are parsed. */
+  * valid(): Generator<Candidate> {
+    for (let next = 0; ; next++) {
+      while (next === this.candidates.length) if (!this.parseNext()) return;
+      yield this.candidates[next];
     }
   }
 
   /** Parses the rest. */
   finish(): void {
-    for (const _ of this.parse());
+    while (this.parseNext());
+  }
+
+  /** Parses the next record; false when none was left. */
+  private parseNext(): boolean {
+    if (this.parsed === this.records.length) return false;
+    const result = parse(this.records[this.parsed++], this.maxReceiveCount);
+    if ('reason' in result) this.invalid.push(result);
+    else this.candidates.push(result);
+    return true;
   }
 }
 

@@ -3,7 +3,7 @@ import * as net from 'net';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { SQSRecord } from 'aws-lambda';
 import {
-  connect, consumerBed, CONSUMER_SOURCE, createDatabaseSecret, dropDatabase, invoke, loadHandler, sqsRecord, trackedEvent,
+  connect, consumerBed, CONSUMER_SOURCE, createDatabaseSecret, drainQueue, dropDatabase, invoke, loadHandler, sqsRecord, trackedEvent,
   type ConsumerHandler,
 } from './harness';
 import { migrateDatabase } from '../../local/pipeline';
@@ -67,6 +67,21 @@ describe('consumer when the database stops mid-stream', () => {
       expect((await invoke(bed.handler, redelivered(batch))).failures).toEqual([]);
     }
     expect(await countEvents(postgres.url)).toBe(before + 5_000);
+  });
+
+  test('a batch of invalid messages needs no database: they reach the DLQ while it is down, and nothing is retried', async () => {
+    const bed = await consumerBed(CONSUMER_SOURCE, { databaseUrl: postgres.url });
+    await postgres.stop();
+    try {
+      const invalid = [sqsRecord('not json'), sqsRecord(JSON.stringify(trackedEvent({ eventType: '' })))];
+      const result = await invoke(bed.handler, invalid);
+      expect(result.failures).toEqual([]);
+      expect(result.summary).toMatchObject({ received: 2, invalid: 2, failed: 0 });
+      expect(result.lines.filter((l) => l.level === 'ERROR')).toEqual([]);
+      expect((await drainQueue(bed.deadLetterQueueUrl, 2)).map((m) => m.Body).sort()).toEqual(invalid.map((r) => r.body).sort());
+    } finally {
+      await postgres.start();
+    }
   });
 });
 
