@@ -40,8 +40,10 @@ export class EventConsumer {
     const batch = new Batch(event.Records);
     const intake = new Intake(event.Records, this.options.maxReceiveCount);
     try {
+      // The invalid messages go to the DLQ once the batch is parsed, while the database finishes.
+      const sentInvalid = intake.parsed.then(() => this.deadLetter(batch, intake.invalid));
       const rejected = await this.store(batch, intake);
-      await Promise.all([this.deadLetter(batch, intake.invalid), this.deadLetter(batch, rejected)]);
+      await Promise.all([sentInvalid, this.deadLetter(batch, rejected)]);
     } catch (err) {
       log('ERROR', 'unexpected failure: the unfinished messages are left for redelivery', { error: describeError(err, false) });
     }
@@ -147,9 +149,15 @@ class Intake {
   readonly candidates: Candidate[] = [];
   /** The messages parsed so far that can never be stored, with their reasons. */
   readonly invalid: DeadLetter[] = [];
-  private parsed = 0;
+  /** Resolves when the last record is parsed. */
+  readonly parsed: Promise<void>;
+  private next = 0;
+  private allParsed!: () => void;
 
-  constructor(private readonly records: readonly SQSRecord[], private readonly maxReceiveCount: number) {}
+  constructor(private readonly records: readonly SQSRecord[], private readonly maxReceiveCount: number) {
+    this.parsed = new Promise((resolve) => { this.allParsed = resolve; });
+    if (records.length === 0) this.allParsed();
+  }
 
   /** Parses until a valid event is found, or the records end: true when the batch holds one. */
   hasCandidates(): boolean {
@@ -172,10 +180,11 @@ class Intake {
 
   /** Parses the next record; false when none was left. */
   private parseNext(): boolean {
-    if (this.parsed === this.records.length) return false;
-    const result = parse(this.records[this.parsed++], this.maxReceiveCount);
+    if (this.next === this.records.length) return false;
+    const result = parse(this.records[this.next++], this.maxReceiveCount);
     if ('reason' in result) this.invalid.push(result);
     else this.candidates.push(result);
+    if (this.next === this.records.length) this.allParsed();
     return true;
   }
 }
