@@ -62,7 +62,7 @@ export class PublishDeadlineError extends Error {
 }
 
 /** Receives events instead of the queue while a test captures them (see `kx-events-decorators/testing`). */
-export type EventSink = (event: TrackedEvent) => void;
+type EventSink = (event: TrackedEvent) => void;
 
 const sinks: EventSink[] = [];
 let containerClient: SQSClient | undefined;
