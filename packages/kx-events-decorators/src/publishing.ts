@@ -185,7 +185,10 @@ async function sendChunk(client: SQSClient, queueUrl: string, chunk: OutgoingMes
         return;
       }
       for (let attempt = 1; pending.length > 0; attempt++) {
-        if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS * (attempt - 1)));
+        if (attempt > 1) {
+          await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS * (attempt - 1)));
+          if (abortSignal.aborted) return; // the deadline passed during the pause: what is pending was logged as such
+        }
         const sent = pending;
         const response = await client.send(new SendMessageBatchCommand({
           QueueUrl: queueUrl,

@@ -1,5 +1,5 @@
 import * as net from 'net';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import { LogRecorder, recordLogs } from './log-records';
 import { DEFAULT_PUBLISH_TIMEOUT_MS, publishEvent, publishEvents } from '../src/publishing';
 import { createTrackedEvent } from '../src/tracked-event';
@@ -53,6 +53,33 @@ describe('publishing failures', () => {
     expect(summary).toEqual({ published: 0, unpublished: 12 });
     expect(logs.records('kx-events.unpublished').map((r) => (r.event as { eventType: string }).eventType).sort())
       .toEqual(events.map((e) => e.eventType).sort());
+  });
+
+  test('a retry whose pause outlasts the deadline is not sent: the entry is logged as a timeout, once', async () => {
+    // The fault, injected: the queue fails one entry on its side, so it is due to be sent again after a pause.
+    const client = clientFor(await closedPort());
+    const sends: string[][] = [];
+    client.middlewareStack.add(() => async (args) => {
+      const entries = (args.input as SendMessageBatchCommandInput).Entries!;
+      sends.push(entries.map((entry) => JSON.parse(entry.MessageBody!).eventType));
+      const [failing, ...passing] = entries;
+      return { output: { $metadata: {}, Successful: passing.map((e) => ({ Id: e.Id, MessageId: e.Id, MD5OfMessageBody: '' })),
+        Failed: [{ Id: failing.Id, Code: 'InternalError', Message: 'injected', SenderFault: false }] } } as never;
+    }, { step: 'initialize', name: 'failFirstEntry' });
+    const events = [event('first'), event('second')];
+    jest.useFakeTimers();
+    try {
+      // The deadline (1 ms) passes during the pause before the retry (25 ms).
+      const summary = publishEvents(events, { queueUrl: 'http://127.0.0.1:9/0/q', sqsClient: client, timeoutMs: 1 });
+      await jest.runAllTimersAsync();
+      expect(await summary).toEqual({ published: 1, unpublished: 1 });
+    } finally {
+      jest.useRealTimers();
+    }
+    expect(sends).toEqual([['first', 'second']]);
+    expect(logs.records('kx-events.unpublished')).toEqual([
+      expect.objectContaining({ reason: 'timeout', event: events[0], error: expect.objectContaining({ name: 'PublishDeadlineError' }) }),
+    ]);
   });
 
   test('an invalid event is not sent: it is logged with its problems', async () => {
