@@ -63,8 +63,12 @@ describe('publishing failures', () => {
       const entries = (args.input as SendMessageBatchCommandInput).Entries!;
       sends.push(entries.map((entry) => JSON.parse(entry.MessageBody!).eventType));
       const [failing, ...passing] = entries;
-      return { output: { $metadata: {}, Successful: passing.map((e) => ({ Id: e.Id, MessageId: e.Id, MD5OfMessageBody: '' })),
-        Failed: [{ Id: failing.Id, Code: 'InternalError', Message: 'injected', SenderFault: false }] } } as never;
+      const output = {
+        $metadata: {},
+        Successful: passing.map((e) => ({ Id: e.Id, MessageId: e.Id, MD5OfMessageBody: '' })),
+        Failed: [{ Id: failing.Id, Code: 'InternalError', Message: 'injected', SenderFault: false }],
+      };
+      return { output } as never;
     }, { step: 'initialize', name: 'failFirstEntry' });
     const events = [event('first'), event('second')];
     jest.useFakeTimers();
