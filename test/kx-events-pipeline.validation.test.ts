@@ -21,6 +21,8 @@ describe('KxEventsPipeline fails when', () => {
     ['batchSize is not an integer', { batchSize: 2.5 }, 'batchSize: must be an integer from 1 to 10000, got 2.5'],
     ['batchSize is above 10 without maxBatchingWindow', { batchSize: 11 },
       'batchSize: must be at most 10 without maxBatchingWindow (up to 10000 with one), got 11 and no maxBatchingWindow'],
+    ['maxBatchingWindow is below 1 second with batchSize above 10', { batchSize: 11, maxBatchingWindow: Duration.seconds(0) },
+      'maxBatchingWindow: must be at least 1 second when batchSize is above 10, got 0 seconds with batchSize 11'],
     ['maxBatchingWindow is above 300 seconds', { maxBatchingWindow: Duration.seconds(301) }, 'maxBatchingWindow: must be at most 300 seconds, got 301 seconds'],
     ['maxConcurrency is below 2', { maxConcurrency: 1 }, 'maxConcurrency: must be an integer from 2 to 1000, got 1'],
     ['maxConcurrency is above 1000', { maxConcurrency: 1001 }, 'maxConcurrency: must be an integer from 2 to 1000, got 1001'],
@@ -84,6 +86,7 @@ describe('KxEventsPipeline accepts', () => {
     ['the other bounds', { batchSize: 1, maxConcurrency: 2, backupRetention: Duration.days(35), retentionPeriod: Duration.days(14), consumerMemorySize: 128 }],
     ['visibilityTimeout at exactly 6 × consumerTimeout', { consumerTimeout: Duration.seconds(50) }],
     ['batchSize 10 without a window', { batchSize: 10 }],
+    ['batchSize above 10 with a window of exactly 1 second', { batchSize: 11, maxBatchingWindow: Duration.seconds(1) }],
   ])('%s', (_case, props) => {
     expect(errorFor(props)).toBeUndefined();
   });

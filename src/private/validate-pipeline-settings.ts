@@ -27,6 +27,8 @@ const MAX_BATCH_SIZE = 10_000;
 const MAX_UNWINDOWED_BATCH_SIZE = 10;
 /** SQS's largest redrive maxReceiveCount. */
 const MAX_RECEIVE_COUNT = 1000;
+/** Lambda's shortest batching window for a batch above MAX_UNWINDOWED_BATCH_SIZE: a window of 0 is none. */
+const MIN_BATCHING_WINDOW = Duration.seconds(1);
 const MAX_BATCHING_WINDOW = Duration.seconds(300);
 /** AWS's guidance for SQS event sources: the visibility timeout is at least six times the function's timeout. */
 const VISIBILITY_TIMEOUT_FACTOR = 6;
@@ -49,6 +51,11 @@ export function validatePipelineSettings(constructPath: string, s: PipelineSetti
   integerInRange('batchSize', s.batchSize, 1, MAX_BATCH_SIZE);
   if (known(s.batchSize) && s.batchSize > MAX_UNWINDOWED_BATCH_SIZE && s.batchSize <= MAX_BATCH_SIZE && s.maxBatchingWindow === undefined) {
     problem('batchSize', `at most ${MAX_UNWINDOWED_BATCH_SIZE} without maxBatchingWindow (up to ${MAX_BATCH_SIZE} with one)`, `${s.batchSize} and no maxBatchingWindow`);
+  }
+  if (known(s.batchSize) && s.batchSize > MAX_UNWINDOWED_BATCH_SIZE && s.batchSize <= MAX_BATCH_SIZE
+    && s.maxBatchingWindow && known(s.maxBatchingWindow) && s.maxBatchingWindow.toMilliseconds() < MIN_BATCHING_WINDOW.toMilliseconds()) {
+    problem('maxBatchingWindow', `at least ${MIN_BATCHING_WINDOW.toHumanString()} when batchSize is above ${MAX_UNWINDOWED_BATCH_SIZE}`,
+      `${s.maxBatchingWindow.toSeconds({ integral: false })} seconds with batchSize ${s.batchSize}`);
   }
   if (s.maxBatchingWindow && known(s.maxBatchingWindow) && s.maxBatchingWindow.toMilliseconds() > MAX_BATCHING_WINDOW.toMilliseconds()) {
     problem('maxBatchingWindow', `at most ${MAX_BATCHING_WINDOW.toSeconds()} seconds`, `${s.maxBatchingWindow.toSeconds({ integral: false })} seconds`);
