@@ -1,7 +1,7 @@
 import * as net from 'net';
 import { SendMessageBatchCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import { LogRecorder, recordLogs } from './log-records';
-import { DEFAULT_PUBLISH_TIMEOUT_MS, publishEvent, publishEvents } from '../src/publishing';
+import { DEFAULT_PUBLISH_TIMEOUT_MS, publishEvent, publishEvents, publishTimeoutMs } from '../src/publishing';
 import { createTrackedEvent } from '../src/tracked-event';
 
 let logs: LogRecorder;
@@ -113,6 +113,18 @@ test('an event that throws when it is read is not thrown: one unpublished record
 describe('the publish deadline setting', () => {
   test(`defaults to ${DEFAULT_PUBLISH_TIMEOUT_MS} ms`, () => {
     expect(DEFAULT_PUBLISH_TIMEOUT_MS).toBe(1000);
+    delete process.env.EVENTS_PUBLISH_TIMEOUT_MS;
+    expect(publishTimeoutMs({})).toBe(DEFAULT_PUBLISH_TIMEOUT_MS);
+    process.env.EVENTS_PUBLISH_TIMEOUT_MS = '';
+    expect(publishTimeoutMs({})).toBe(DEFAULT_PUBLISH_TIMEOUT_MS);
+    expect(logs.records()).toEqual([]);
+  });
+
+  test('a valid setting is used: timeoutMs, else EVENTS_PUBLISH_TIMEOUT_MS', () => {
+    process.env.EVENTS_PUBLISH_TIMEOUT_MS = '250';
+    expect(publishTimeoutMs({})).toBe(250);
+    expect(publishTimeoutMs({ timeoutMs: 40 })).toBe(40);
+    expect(logs.records()).toEqual([]);
   });
 
   test.each([
@@ -132,5 +144,8 @@ describe('the publish deadline setting', () => {
       await publishEvent(event(), options);
     }
     expect(logs.records('kx-events.invalid-setting')).toEqual([expect.objectContaining({ setting, given })]);
+    // The deadline those publishes had: the default.
+    expect(publishTimeoutMs(setting === 'timeoutMs' ? { timeoutMs: given as number } : {})).toBe(DEFAULT_PUBLISH_TIMEOUT_MS);
+    expect(logs.records('kx-events.invalid-setting')).toHaveLength(1);
   });
 });
