@@ -13,17 +13,16 @@ import { writeLog } from './log';
 
 interface FieldSources {
   readonly field: 'clientId' | 'previousEventId';
-  /** Lower-case header names, most specific first. */
-  readonly headers: readonly string[];
-  readonly headerLabels: readonly string[];
+  /** The headers, most specific first: `label` names one in warnings, `lowerName` is matched. */
+  readonly headers: ReadonlyArray<{ readonly label: string; readonly lowerName: string }>;
 }
 
-const CLIENT_ID: FieldSources = { field: 'clientId', headers: ['x-client-id', 'client-id'], headerLabels: ['X-Client-Id', 'Client-Id'] };
-const PREVIOUS_EVENT_ID: FieldSources = {
-  field: 'previousEventId',
-  headers: ['x-previous-event-id', 'previous-event-id'],
-  headerLabels: ['X-Previous-Event-Id', 'Previous-Event-Id'],
-};
+function fieldSources(field: FieldSources['field'], headerLabels: readonly string[]): FieldSources {
+  return { field, headers: headerLabels.map((label) => ({ label, lowerName: label.toLowerCase() })) };
+}
+
+const CLIENT_ID = fieldSources('clientId', ['X-Client-Id', 'Client-Id']);
+const PREVIOUS_EVENT_ID = fieldSources('previousEventId', ['X-Previous-Event-Id', 'Previous-Event-Id']);
 
 /** Where a value was found, for warnings. */
 interface Found {
@@ -64,9 +63,9 @@ export class LambdaRequest {
   private find(sources: FieldSources): Found | undefined {
     const event = asObject(this.event);
     if (!event) return undefined;
-    for (let i = 0; i < sources.headers.length; i++) {
-      const value = headerValue(event.headers, sources.headers[i]) ?? firstOf(headerValue(event.multiValueHeaders, sources.headers[i]));
-      if (present(value)) return { value, source: `header ${sources.headerLabels[i]}` };
+    for (const { label, lowerName } of sources.headers) {
+      const value = headerValue(event.headers, lowerName) ?? firstOf(headerValue(event.multiValueHeaders, lowerName));
+      if (present(value)) return { value, source: `header ${label}` };
     }
     const field = sources.field;
     const body = this.parsedBody()?.[field];
