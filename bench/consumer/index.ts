@@ -1,7 +1,8 @@
 /**
  * bench/consumer: how fast the consumer stores events, beside the two peers that bound it.
  *
- * In one run, on one PostgreSQL 16 started here (and moto for the secret and the DLQ), at batch
+ * In one run, on the local pipeline's PostgreSQL 16 (and moto for the secret and the DLQ; local/pipeline.ts
+ * starts both, or uses DATABASE_URL and AWS_ENDPOINT_URL, whose events table is then emptied), at batch
  * sizes 10, 100 and 1000, each method loads the same events into an emptied `events` table:
  *   consumer: the bundled handler (assets/lambda/consumer.lambda/index.js), invoked with SQSEvents:
  *             parse and validate each message with the contract while COPY streams the new events in
@@ -20,26 +21,19 @@
  *   npx projen bench:consumer                 (EVENTS=5000 per round, ROUNDS=3 by default)
  */
 import { execFileSync } from 'child_process';
-import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { columnText, COPY_EVENTS, copyEvents, copyLine, eventRow, type EventRow } from '../../lambda/lib/events-table';
-import { runMigrations } from '../../lambda/lib/migrations';
-import { useLocalAws } from '../../local/aws';
-import { startMoto } from '../../local/moto';
-import { startPostgres } from '../../local/postgres';
+import { PROJECT_ROOT } from '../../local/moto';
+import { startLocalPipeline } from '../../local/pipeline';
+import { CONSUMER_BUNDLE, NODE_24 } from '../../local/runner';
 import { validateTrackedEvent, type TrackedEvent } from '../../packages/kx-events-decorators/src/contract';
 import { sqsRecord, trackedEvent } from '../../test/consumer/fixtures';
-import { createDatabaseSecret } from '../../test/consumer/harness';
 
-const ROOT = path.resolve(__dirname, '../..');
-const BUNDLE = path.join(ROOT, 'assets/lambda/consumer.lambda/index.js');
-const NODE_24 = path.join(ROOT, 'node_modules/node/bin/node');
 const EVENTS = Number(process.env.EVENTS ?? 5_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const BATCH_SIZES = [10, 100, 1000];
@@ -54,13 +48,12 @@ interface Method {
 }
 
 async function main(): Promise<void> {
-  const [postgres, moto] = await Promise.all([startPostgres(), startMoto()]);
-  const db = new Client({ connectionString: postgres.url });
+  // The local pipeline's database (migrated), secret and dead-letter queue; its events queue is not used.
+  const pipeline = await startLocalPipeline({ name: 'kx-events-bench' });
+  const db = new Client({ connectionString: pipeline.databaseUrl });
   try {
-    useLocalAws(moto.endpoint);
     await db.connect();
-    await runMigrations(db);
-    const env = await consumerEnvironment(postgres.url);
+    const env = pipeline.consumerEnvironment;
 
     const consumer = loadConsumer(env);
     const consume: Load = async (records) => assertAllDone(await consumer({ Records: records }));
@@ -101,14 +94,14 @@ async function main(): Promise<void> {
     console.log('');
     console.log('targets: consumer ≥ 3.5× naive at batch 10; consumer ≥ 0.9× COPY at batch 1000');
     console.log('');
-    const bytes = fs.statSync(BUNDLE).size;
+    const bytes = fs.statSync(CONSUMER_BUNDLE).size;
     const cold = coldRequire(env);
-    console.log(`bundle: ${path.relative(ROOT, BUNDLE)} ${(bytes / 1024).toFixed(1)} KiB (target ≤ 400 KB)`);
+    console.log(`bundle: ${path.relative(PROJECT_ROOT, CONSUMER_BUNDLE)} ${(bytes / 1024).toFixed(1)} KiB (target ≤ 400 KB)`);
     console.log(`cold require on Node ${execFileSync(NODE_24, ['--version']).toString().trim()}: median ${cold.require.toFixed(1)} ms of ${COLD_REQUIRE_RUNS} (target < 80 ms);`
       + ` the SDK clients it loads on first use add ${cold.sdk.toFixed(1)} ms to the first invocation`);
   } finally {
     await db.end().catch(() => undefined);
-    await Promise.all([postgres.destroy(), moto.stop()]);
+    await pipeline.stop();
   }
 }
 
@@ -137,10 +130,10 @@ async function loadEvents(db: Client, { load, firstStored }: Method, size: numbe
 }
 
 /** The bundled consumer, as Lambda loads it; its summary lines are discarded while it runs. */
-function loadConsumer(env: Record<string, string>): (event: SQSEvent) => Promise<SQSBatchResponse> {
+function loadConsumer(env: Readonly<Record<string, string>>): (event: SQSEvent) => Promise<SQSBatchResponse> {
   Object.assign(process.env, env);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { handler } = require(BUNDLE) as { handler: (event: SQSEvent) => Promise<SQSBatchResponse> };
+  const { handler } = require(CONSUMER_BUNDLE) as { handler: (event: SQSEvent) => Promise<SQSBatchResponse> };
   return async (event) => {
     const write = process.stdout.write;
     process.stdout.write = () => true;
@@ -197,23 +190,17 @@ async function copyInsert(db: Client, records: SQSRecord[]): Promise<void> {
   });
 }
 
-/** The consumer's environment: the database's RDS-format secret and a DLQ, in moto. */
-async function consumerEnvironment(databaseUrl: string): Promise<Record<string, string>> {
-  const { QueueUrl } = await new SQSClient({}).send(new CreateQueueCommand({ QueueName: `bench-dlq-${randomUUID().slice(0, 8)}` }));
-  return { DB_SECRET_ARN: await createDatabaseSecret(databaseUrl), DB_SSL_MODE: 'disable', DEAD_LETTER_QUEUE_URL: QueueUrl!, MAX_RECEIVE_COUNT: '3' };
-}
-
 /** Median time to require the bundle in a fresh Node 24, and then the SDK clients it loads lazily. */
-function coldRequire(env: Record<string, string>): { require: number; sdk: number } {
+function coldRequire(env: Readonly<Record<string, string>>): { require: number; sdk: number } {
   const script = `
     const t0 = process.hrtime.bigint();
-    require(${JSON.stringify(BUNDLE)});
+    require(${JSON.stringify(CONSUMER_BUNDLE)});
     const t1 = process.hrtime.bigint();
     require('@aws-sdk/client-secrets-manager');
     const t2 = process.hrtime.bigint();
     console.log(JSON.stringify({ require: Number(t1 - t0) / 1e6, sdk: Number(t2 - t1) / 1e6 }));`;
   const runs = Array.from({ length: COLD_REQUIRE_RUNS }, () => JSON.parse(execFileSync(NODE_24, ['-e', script], {
-    cwd: ROOT, env: { ...process.env, ...env },
+    cwd: PROJECT_ROOT, env: { ...process.env, ...env },
   }).toString()) as { require: number; sdk: number });
   const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
   return { require: median(runs.map((r) => r.require)), sdk: median(runs.map((r) => r.sdk)) };
