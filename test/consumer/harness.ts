@@ -15,7 +15,7 @@ import { freshDatabase, freshQueues, secretsManagerClient, sqsClient } from '../
 export { sqsRecord, trackedEvent } from './fixtures';
 
 export const CONSUMER_SOURCE = path.resolve(__dirname, '../../lambda/consumer.lambda.ts');
-export const CONSUMER_BUNDLE = path.resolve(__dirname, '../../assets/lambda/consumer.lambda/index.js');
+export { CONSUMER_BUNDLE } from '../../local/runner';
 export const MIGRATE_SOURCE = path.resolve(__dirname, '../../lambda/migrate.lambda.ts');
 export const MIGRATE_BUNDLE = path.resolve(__dirname, '../../assets/lambda/migrate.lambda/index.js');
 
