@@ -264,12 +264,12 @@ describe('KxEventsPipeline defaults', () => {
       expect.objectContaining({
         GroupId: stack.resolve(databaseGroup.securityGroupId),
         IpProtocol: 'tcp',
-        FromPort: { 'Fn::GetAtt': [expect.any(String), 'Endpoint.Port'] },
-        ToPort: { 'Fn::GetAtt': [expect.any(String), 'Endpoint.Port'] },
+        FromPort: port,
+        ToPort: port,
         SourceSecurityGroupId: { 'Fn::GetAtt': [rotationGroup, 'GroupId'] },
       }),
     ]));
-    expect(port).toEqual({ 'Fn::GetAtt': [expect.any(String), 'Endpoint.Port'] });
+    expect(port).toEqual({ 'Fn::GetAtt': [Object.keys(template.findResources('AWS::RDS::DBInstance'))[0], 'Endpoint.Port'] });
   });
 
   test('the rotation\'s security group sends only HTTPS out, and PostgreSQL to the database', () => {
@@ -277,6 +277,20 @@ describe('KxEventsPipeline defaults', () => {
       GroupDescription: Match.stringLikeRegexp('rotation'),
       SecurityGroupEgress: [{ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443, Description: Match.anyValue() }],
     });
+    // The rotation's rule is on the database's port (5432, set on the instance), as addRotationSingleUser makes it.
+    const rotationGroup = Object.keys(template.findResources('AWS::EC2::SecurityGroup', {
+      Properties: { GroupDescription: Match.stringLikeRegexp('rotation') },
+    }))[0];
+    const port = stack.resolve(pipeline.database.dbInstanceEndpointPort);
+    const egress = Object.values(template.findResources('AWS::EC2::SecurityGroupEgress', {
+      Properties: { GroupId: { 'Fn::GetAtt': [rotationGroup, 'GroupId'] } },
+    }));
+    expect(egress.map(rule => rule.Properties)).toEqual([expect.objectContaining({
+      IpProtocol: 'tcp',
+      FromPort: port,
+      ToPort: port,
+      DestinationSecurityGroupId: stack.resolve(pipeline.database.connections.securityGroups[0].securityGroupId),
+    })]);
   });
 
   test('outputs: the queue URL, the dead-letter queue URL, the database endpoint, the secret ARN', () => {
