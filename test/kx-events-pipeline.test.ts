@@ -575,14 +575,14 @@ describe('KxEventsPipeline grants', () => {
   });
 
   test('grantPublish: send to the queue, with the key', () => {
-    const { stack: s, template: t } = pipelineStack({}, (p, st) => {
-      p.grantPublish(new iam.Role(st, 'Publisher', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }));
+    const { stack: s, pipeline: p, template: t } = pipelineStack({}, (pl, st) => {
+      pl.grantPublish(new iam.Role(st, 'Publisher', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }));
     });
     const publisher = s.node.findChild('Publisher') as iam.Role;
     const statements = statementsOfRole(t, s, publisher);
-    expect(statements).toContainEqual(expect.objectContaining({ Action: expect.arrayContaining(['sqs:SendMessage']), Resource: s.resolve(pipeline.queue.queueArn) }));
+    expect(statements).toContainEqual(expect.objectContaining({ Action: expect.arrayContaining(['sqs:SendMessage']), Resource: s.resolve(p.queue.queueArn) }));
     expect(statements).toContainEqual(expect.objectContaining({ Action: expect.arrayContaining(['kms:GenerateDataKey*', 'kms:Encrypt']) }));
-    expect(statements.filter(st => actionsOf(st).some(a => a.startsWith('sqs:'))).map(st => st.Resource)).toEqual([s.resolve(pipeline.queue.queueArn)]);
+    expect(statements.filter(st => actionsOf(st).some(a => a.startsWith('sqs:'))).map(st => st.Resource)).toEqual([s.resolve(p.queue.queueArn)]);
   });
 
   test('addProducer: grants publishing and sets EVENTS_QUEUE_URL', () => {
