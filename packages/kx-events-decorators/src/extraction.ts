@@ -21,8 +21,30 @@ function fieldSources(field: FieldSources['field'], headerLabels: readonly strin
   return { field, headers: headerLabels.map((label) => ({ label, lowerName: label.toLowerCase() })) };
 }
 
-const CLIENT_ID = fieldSources('clientId', ['X-Client-Id', 'Client-Id']);
+/** @internal The headers a clientId is read from, most specific first. */
+export const CLIENT_ID_HEADERS: readonly string[] = ['X-Client-Id', 'Client-Id'];
+
+const CLIENT_ID = fieldSources('clientId', CLIENT_ID_HEADERS);
 const PREVIOUS_EVENT_ID = fieldSources('previousEventId', ['X-Previous-Event-Id', 'Previous-Event-Id']);
+
+/** Where in `requestContext.authorizer` a field is read, in order: there, then `.lambda` (HTTP API Lambda authorizers), then `.jwt.claims` (HTTP API JWT authorizers). */
+const AUTHORIZER_PLACES: ReadonlyArray<readonly string[]> = [[], ['lambda'], ['jwt', 'claims']];
+
+/** The last source of a clientId, and only of a clientId. */
+const CLIENT_CONTEXT_SOURCE = 'context.clientContext.custom.clientId';
+
+/** @internal Every source a clientId is read from, in order, as the `kx-events.no-client-id` warning names them. */
+export const CLIENT_ID_LOOKED_IN = `${describeSources(CLIENT_ID)}; ${CLIENT_CONTEXT_SOURCE}`;
+
+function describeSources({ field, headers }: FieldSources): string {
+  const nested = AUTHORIZER_PLACES.filter((place) => place.length > 0).map((place) => `.${place.join('.')}`);
+  return [
+    `headers ${headers.map(({ label }) => label).join(', ')}`,
+    `body.${field}`,
+    `requestContext.authorizer[${nested.join('|')}].${field}`,
+    `event.${field}`,
+  ].join('; ');
+}
 
 /** Where a value was found, for warnings. */
 interface Found {
@@ -72,13 +94,9 @@ export class LambdaRequest {
     if (present(body)) return { value: body, source: `body.${field}` };
     const authorizer = asObject(asObject(event.requestContext)?.authorizer);
     if (authorizer) {
-      const paths: Array<[Json | undefined, string]> = [
-        [authorizer, 'requestContext.authorizer'],
-        [asObject(authorizer.lambda), 'requestContext.authorizer.lambda'],
-        [asObject(asObject(authorizer.jwt)?.claims), 'requestContext.authorizer.jwt.claims'],
-      ];
-      for (const [context, path] of paths) {
-        if (present(context?.[field])) return { value: context![field], source: `${path}.${field}` };
+      for (const place of AUTHORIZER_PLACES) {
+        const context = place.reduce<Json | undefined>((object, key) => asObject(object?.[key]), authorizer);
+        if (present(context?.[field])) return { value: context![field], source: ['requestContext.authorizer', ...place, field].join('.') };
       }
     }
     return present(event[field]) ? { value: event[field], source: `event.${field}` } : undefined;
@@ -87,7 +105,7 @@ export class LambdaRequest {
   private fromClientContext(): Found | undefined {
     const clientContext = asObject(asObject(this.context)?.clientContext);
     const value = asObject(clientContext?.custom ?? clientContext?.Custom)?.clientId;
-    return present(value) ? { value, source: 'context.clientContext.custom.clientId' } : undefined;
+    return present(value) ? { value, source: CLIENT_CONTEXT_SOURCE } : undefined;
   }
 
   private parsedBody(): Json | null {

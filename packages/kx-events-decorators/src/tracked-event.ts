@@ -1,6 +1,6 @@
 import { randomUUID } from 'crypto';
 import { TrackedEvent } from './contract';
-import { LambdaRequest } from './extraction';
+import { CLIENT_ID_LOOKED_IN, LambdaRequest } from './extraction';
 import { writeLog } from './log';
 
 /**
@@ -24,7 +24,7 @@ export function createTrackedEvent(
     writeLog('WARN', 'kx-events.no-client-id', 'no clientId in the request: no event is tracked', {
       entityType,
       eventType,
-      lookedIn: 'headers X-Client-Id, Client-Id; body.clientId; requestContext.authorizer[.lambda|.jwt.claims].clientId; event.clientId; context.clientContext.custom.clientId',
+      lookedIn: CLIENT_ID_LOOKED_IN,
     });
     return null;
   }

@@ -192,6 +192,16 @@ describe('extractPreviousEventId', () => {
     })]);
   });
 
+  test('the warning names each authorizer place by its path', () => {
+    const places: Array<[Record<string, unknown>, string]> = [
+      [{ previousEventId: 'evt-1' }, 'requestContext.authorizer.previousEventId'],
+      [{ lambda: { previousEventId: 'evt-1' } }, 'requestContext.authorizer.lambda.previousEventId'],
+      [{ jwt: { claims: { previousEventId: 'evt-1' } } }, 'requestContext.authorizer.jwt.claims.previousEventId'],
+    ];
+    for (const [authorizer] of places) expect(extractPreviousEventId({ requestContext: { authorizer } })).toBeNull();
+    expect(logs.records('kx-events.previous-event-id-dropped').map((r) => r.source)).toEqual(places.map(([, source]) => source));
+  });
+
   test('a number is not a UUID either', () => {
     expect(extractPreviousEventId({ previousEventId: 12 })).toBeNull();
     expect(logs.records('kx-events.previous-event-id-dropped')).toEqual([expect.objectContaining({ source: 'event.previousEventId', given: 'number' })]);

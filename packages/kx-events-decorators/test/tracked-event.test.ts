@@ -1,5 +1,6 @@
 import { LogRecorder, recordLogs } from './log-records';
 import { validateTrackedEvent } from '../src/contract';
+import { CLIENT_ID_HEADERS, CLIENT_ID_LOOKED_IN, extractClientId } from '../src/extraction';
 import { createTrackedEvent } from '../src/tracked-event';
 
 let logs: LogRecorder;
@@ -53,5 +54,16 @@ describe('createTrackedEvent (the seed signature)', () => {
     // It names every source extraction reads, the Lambda context's client context (the last) included.
     expect(logs.records()[0].lookedIn).toBe(
       'headers X-Client-Id, Client-Id; body.clientId; requestContext.authorizer[.lambda|.jwt.claims].clientId; event.clientId; context.clientContext.custom.clientId');
+  });
+
+  test('the warning is built from what extraction reads: each header it matches is named', () => {
+    createTrackedEvent('user', 'user_created', {});
+    const lookedIn = logs.records('kx-events.no-client-id')[0].lookedIn;
+    expect(lookedIn).toBe(CLIENT_ID_LOOKED_IN);
+    expect(CLIENT_ID_HEADERS.length).toBeGreaterThan(0);
+    for (const header of CLIENT_ID_HEADERS) {
+      expect(extractClientId({ headers: { [header]: 'acme' } })).toBe('acme');
+      expect(lookedIn).toContain(header);
+    }
   });
 });
