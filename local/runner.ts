@@ -28,6 +28,11 @@ export const CONSUMER_BUNDLE = path.join(PROJECT_ROOT, 'assets', 'lambda', 'cons
 /** Node 24, the deployed runtime's major, from the `node` npm package. */
 export const NODE_24 = path.join(PROJECT_ROOT, 'node_modules', 'node', 'bin', 'node');
 const CONTAINER = path.join(__dirname, 'lambda-container.ts');
+/** The function as the runner presents it to the handler. */
+const FUNCTION_NAME = 'kx-events-consumer';
+const HANDLER_EXPORT = 'handler';
+/** Reported to the function as its memory size (not enforced), as KxEventsPipeline's default consumerMemorySize. */
+const MEMORY_SIZE_MB = 512;
 
 /** Lambda's limits for an SQS event source mapping. */
 const MAX_BATCH_SIZE = 10_000;
@@ -55,14 +60,8 @@ export interface EventSourceRunnerOptions extends EventSourceMappingSettings {
   readonly queueArn: string;
   /** The function's environment variables, as the construct sets them. */
   readonly environment: Readonly<Record<string, string>>;
-  /** @default CONSUMER_BUNDLE */
+  /** A bundle exporting `handler`. @default CONSUMER_BUNDLE */
   readonly bundle?: string;
-  /** The handler's export name. @default 'handler' */
-  readonly handlerExport?: string;
-  /** @default 'kx-events-consumer' */
-  readonly functionName?: string;
-  /** Reported to the function as its memory size (not enforced). @default 512, as KxEventsPipeline's consumerMemorySize */
-  readonly memorySize?: number;
   /** The AWS stand-in the function talks to. @default process.env.AWS_ENDPOINT_URL */
   readonly awsEndpoint?: string;
 }
@@ -275,7 +274,6 @@ export class EventSourceRunner extends EventEmitter<EventSourceRunnerEvents> {
     const [region, account] = options.queueArn.split(':').slice(3, 5);
     this.sqs = new SQSClient({ endpoint, region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
     const bundle = options.bundle ?? CONSUMER_BUNDLE;
-    const functionName = options.functionName ?? 'kx-events-consumer';
     const environment = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       LANG: 'en_US.UTF-8',
@@ -286,19 +284,18 @@ export class EventSourceRunner extends EventEmitter<EventSourceRunnerEvents> {
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
       AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
-      AWS_LAMBDA_FUNCTION_NAME: functionName,
+      AWS_LAMBDA_FUNCTION_NAME: FUNCTION_NAME,
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memorySize ?? 512),
-      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName}`,
-      KX_LOCAL_FUNCTION_ARN: `arn:aws:lambda:${region}:${account}:function:${functionName}`,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(MEMORY_SIZE_MB),
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${FUNCTION_NAME}`,
+      KX_LOCAL_FUNCTION_ARN: `arn:aws:lambda:${region}:${account}:function:${FUNCTION_NAME}`,
       LAMBDA_TASK_ROOT: path.dirname(bundle),
-      _HANDLER: `index.${options.handlerExport ?? 'handler'}`,
+      _HANDLER: `index.${HANDLER_EXPORT}`,
       ...options.environment,
     };
     this.containers = Array.from({ length: this.settings.maxConcurrency }, (_, slot) => new WarmContainer({
       slot,
       bundle,
-      handlerExport: options.handlerExport ?? 'handler',
       environment,
       onLog: (line) => this.emit('log', line),
     }));
@@ -493,7 +490,6 @@ type ContainerResult =
 interface WarmContainerOptions {
   readonly slot: number;
   readonly bundle: string;
-  readonly handlerExport: string;
   readonly environment: Readonly<Record<string, string>>;
   readonly onLog: (line: FunctionLogLine) => void;
 }
@@ -565,8 +561,8 @@ class WarmContainer {
   }
 
   private launch(): void {
-    const { bundle, handlerExport, environment } = this.options;
-    const child = spawn(NODE_24, ['--disable-warning=MODULE_TYPELESS_PACKAGE_JSON', '--disable-warning=ExperimentalWarning', CONTAINER, bundle, handlerExport], {
+    const { bundle, environment } = this.options;
+    const child = spawn(NODE_24, ['--disable-warning=MODULE_TYPELESS_PACKAGE_JSON', '--disable-warning=ExperimentalWarning', CONTAINER, bundle, HANDLER_EXPORT], {
       cwd: path.dirname(bundle),
       env: environment,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
