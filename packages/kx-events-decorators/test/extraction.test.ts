@@ -3,6 +3,8 @@ import { extractClientId, extractPreviousEventId } from '../src/extraction';
 
 const UUID_A = '6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b';
 const UUID_B = '0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d';
+const UUID_C = 'c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f';
+const UUID_D = 'd4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f7a';
 
 let logs: LogRecorder;
 beforeEach(() => { logs = recordLogs(); });
@@ -171,10 +173,16 @@ describe('extractPreviousEventId', () => {
     const event = {
       headers: { 'X-Previous-Event-Id': UUID_A },
       body: JSON.stringify({ previousEventId: UUID_B }),
-      previousEventId: UUID_B,
+      requestContext: { authorizer: { previousEventId: UUID_C } },
+      previousEventId: UUID_D,
     };
     expect(extractPreviousEventId(event)).toBe(UUID_A);
-    expect(extractPreviousEventId({ ...event, headers: {} })).toBe(UUID_B);
+    const { headers: _header, ...fromBody } = event;
+    expect(extractPreviousEventId(fromBody)).toBe(UUID_B);
+    const { body: _body, ...fromAuthorizer } = fromBody;
+    expect(extractPreviousEventId(fromAuthorizer)).toBe(UUID_C);
+    const { requestContext: _authorizer, ...fromEvent } = fromAuthorizer;
+    expect(extractPreviousEventId(fromEvent)).toBe(UUID_D);
   });
 
   test('null, without a warning, when absent', () => {
