@@ -41,11 +41,14 @@ describe('createTrackedEvent (the seed signature)', () => {
   });
 
   test('extra wins over extraction; undefined extra fields do not erase; entityType and eventType come from the arguments', () => {
-    const tracked = createTrackedEvent('user', 'user_created', { clientId: 'extracted' }, undefined, {
-      clientId: 'explicit', userId: undefined, eventType: 'ignored', eventId: '0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d',
+    const request = { clientId: 'extracted', headers: { 'X-Previous-Event-Id': '6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b' } };
+    const tracked = createTrackedEvent('user', 'user_created', request, undefined, {
+      clientId: 'explicit', userId: undefined, previousEventId: undefined, eventType: 'ignored', eventId: '0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d',
     })!;
     expect(tracked).toMatchObject({ clientId: 'explicit', eventType: 'user_created', eventId: '0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d' });
     expect(tracked).not.toHaveProperty('userId');
+    // An extracted value survives an undefined in extra.
+    expect(tracked.previousEventId).toBe('6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b');
   });
 
   test('returns null and logs one warning when there is no clientId', () => {
