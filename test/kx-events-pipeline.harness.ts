@@ -5,7 +5,6 @@ import { KxEventsPipeline, KxEventsPipelineProps } from '../src';
 
 /** The one harness of the construct's tests: a pipeline in a stack of its own. */
 export interface PipelineUnderTest {
-  readonly app: App;
   readonly stack: Stack;
   readonly pipeline: KxEventsPipeline;
   readonly template: Template;
@@ -20,16 +19,10 @@ export function pipelineStack(
   props: KxEventsPipelineProps | ((stack: Stack) => KxEventsPipelineProps) = {},
   after?: (pipeline: KxEventsPipeline, stack: Stack) => void,
 ): PipelineUnderTest {
-  const app = new App();
-  const stack = new Stack(app, 'Events');
+  const stack = new Stack(new App(), 'Events');
   const pipeline = new KxEventsPipeline(stack, 'Pipeline', typeof props === 'function' ? props(stack) : props);
   after?.(pipeline, stack);
-  return { app, stack, pipeline, template: Template.fromStack(stack), annotations: Annotations.fromStack(stack) };
-}
-
-/** The logical ID of a construct's CloudFormation resource. */
-export function logicalId(stack: Stack, construct: { node: { defaultChild?: unknown } }): string {
-  return stack.getLogicalId(construct.node.defaultChild as never);
+  return { stack, pipeline, template: Template.fromStack(stack), annotations: Annotations.fromStack(stack) };
 }
 
 /**
