@@ -1,7 +1,6 @@
-import { App, CloudFormationValidatePlugin, Duration, PolicyViolation, Stack } from 'aws-cdk-lib';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import { App, CloudFormationValidatePlugin, PolicyViolation, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { ownVpc } from './kx-events-pipeline.harness';
+import { pipelineScenarios } from './kx-events-pipeline.harness';
 import { KxEventsPipeline, KxEventsPipelineProps } from '../src';
 
 /**
@@ -26,12 +25,9 @@ const validator = new CloudFormationValidatePlugin();
 
 describe('CloudFormation validation', () => {
   test.each<[string, (stack: Stack) => KxEventsPipelineProps]>([
-    ['the default stack', () => ({})],
-    ['its own VPC and key', stack => ({
-      vpc: ownVpc(stack),
-      encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }),
-    })],
-    ['high throughput on Node.js 22', () => ({ batchSize: 1000, maxBatchingWindow: Duration.seconds(10), maxConcurrency: 20, runtime: lambda.Runtime.NODEJS_22_X })],
+    ['the default stack', pipelineScenarios.defaults],
+    ['its own VPC and key', pipelineScenarios.ownVpcAndKey],
+    ['high throughput on Node.js 22', () => ({ ...pipelineScenarios.highThroughput(), runtime: lambda.Runtime.NODEJS_22_X })],
   ])('%s has no finding, warnings included', (_name, props) => {
     expect(cloudFormationFindings(stack => new KxEventsPipeline(stack, 'Pipeline', props(stack)))).toEqual([]);
   });

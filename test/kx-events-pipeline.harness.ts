@@ -1,6 +1,7 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { KxEventsPipeline, KxEventsPipelineProps } from '../src';
 
 /** The one harness of the construct's tests: a pipeline in a stack of its own. */
@@ -40,3 +41,16 @@ export function ownVpc(stack: Stack, props: ec2.VpcProps = {}): ec2.Vpc {
     ...props,
   });
 }
+
+/**
+ * The pipelines that the whole-template tests (snapshots, cdk-nag, CloudFormation validation) build,
+ * each as the props for a stack. A test file may add props of its own to one.
+ */
+export const pipelineScenarios = {
+  defaults: (): KxEventsPipelineProps => ({}),
+  ownVpcAndKey: (stack: Stack): KxEventsPipelineProps => ({
+    vpc: ownVpc(stack),
+    encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }),
+  }),
+  highThroughput: (): KxEventsPipelineProps => ({ batchSize: 1000, maxBatchingWindow: Duration.seconds(10), maxConcurrency: 20 }),
+};

@@ -1,26 +1,15 @@
-import { Duration } from 'aws-cdk-lib';
-import * as kms from 'aws-cdk-lib/aws-kms';
-import { ownVpc, pipelineStack } from './kx-events-pipeline.harness';
+import { pipelineScenarios, pipelineStack } from './kx-events-pipeline.harness';
 import { assetHashSerializer } from './setup/snapshot-serializer';
 
 expect.addSnapshotSerializer(assetHashSerializer);
 
 describe('KxEventsPipeline snapshots', () => {
-  test('defaults', () => {
-    expect(pipelineStack().template.toJSON()).toMatchSnapshot();
-  });
-
-  test('its own VPC and key', () => {
-    const { template } = pipelineStack(stack => ({
-      vpc: ownVpc(stack, { maxAzs: 3 }),
-      encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }),
-    }));
-    expect(template.toJSON()).toMatchSnapshot();
-  });
-
-  test('high throughput: batches of 1000, a window, 20 at once', () => {
-    const { template } = pipelineStack({ batchSize: 1000, maxBatchingWindow: Duration.seconds(10), maxConcurrency: 20 });
-    expect(template.toJSON()).toMatchSnapshot();
+  test.each([
+    ['defaults', pipelineScenarios.defaults],
+    ['its own VPC and key', pipelineScenarios.ownVpcAndKey],
+    ['high throughput: batches of 1000, a window, 20 at once', pipelineScenarios.highThroughput],
+  ])('%s', (_name, props) => {
+    expect(pipelineStack(props).template.toJSON()).toMatchSnapshot();
   });
 
   test('asset hashes are stripped', () => {

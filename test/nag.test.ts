@@ -1,8 +1,7 @@
-import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { ownVpc } from './kx-events-pipeline.harness';
+import { pipelineScenarios } from './kx-events-pipeline.harness';
 import { KxEventsPipeline, KxEventsPipelineProps } from '../src';
 
 /** Synthesizes a stack under the AwsSolutions pack: throws "Validation failed" on any unacknowledged finding. */
@@ -15,13 +14,9 @@ function synthWithAwsSolutions(build: (stack: Stack) => void): void {
 
 describe('cdk-nag AwsSolutions', () => {
   test.each<[string, (stack: Stack) => KxEventsPipelineProps]>([
-    ['the default stack', () => ({})],
-    ['multi-AZ, with its own VPC and key', stack => ({
-      multiAz: true,
-      vpc: ownVpc(stack),
-      encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }),
-    })],
-    ['high throughput', () => ({ batchSize: 1000, maxBatchingWindow: Duration.seconds(10), maxConcurrency: 20 })],
+    ['the default stack', pipelineScenarios.defaults],
+    ['multi-AZ, with its own VPC and key', stack => ({ ...pipelineScenarios.ownVpcAndKey(stack), multiAz: true })],
+    ['high throughput', pipelineScenarios.highThroughput],
   ])('%s passes with no unacknowledged finding', (_name, props) => {
     expect(() => synthWithAwsSolutions(stack => new KxEventsPipeline(stack, 'Pipeline', props(stack)))).not.toThrow();
   });
