@@ -2,10 +2,14 @@
  * The seed's four handler examples (examples/handlers) compile unchanged in both decorator
  * modes, and work: each publishes the event the seed describes.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { compileInMode, DECORATOR_MODES } from '../../packages/kx-events-decorators/test/compile-in-mode';
 
 const RUNNER = path.join(__dirname, 'fixtures', 'run-examples.ts');
+const EXAMPLES = path.join(__dirname, '..', '..', 'examples', 'handlers');
+/** The examples that use @EventTracking. */
+const DECORATED_EXAMPLES = fs.readdirSync(EXAMPLES).filter((file) => fs.readFileSync(path.join(EXAMPLES, file), 'utf8').includes('@EventTracking('));
 
 describe.each(DECORATOR_MODES)('examples/handlers with %s decorators', (mode) => {
   const compilation = compileInMode(mode, [RUNNER]);
@@ -13,6 +17,14 @@ describe.each(DECORATOR_MODES)('examples/handlers with %s decorators', (mode) =>
 
   test('compile without a diagnostic', () => {
     expect(compilation.diagnostics).toEqual([]);
+    expect(DECORATED_EXAMPLES.length).toBeGreaterThan(0);
+  });
+
+  test.each(DECORATED_EXAMPLES)(`%s is compiled with ${mode} decorators`, (file) => {
+    const [used, other] = mode === 'legacy' ? ['__decorate(', '__esDecorate('] : ['__esDecorate(', '__decorate('];
+    const emitted = compilation.emitted(path.join(EXAMPLES, file));
+    expect(emitted).toContain(used);
+    expect(emitted).not.toContain(other);
   });
 
   test('run, return their own results, and publish the seed events', async () => {

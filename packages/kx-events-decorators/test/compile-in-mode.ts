@@ -19,6 +19,8 @@ const PACKAGE_MODULES = path.join(PACKAGE_ROOT, 'node_modules');
 export interface Compilation {
   /** Type errors and other diagnostics, formatted; empty when the files compile cleanly. */
   readonly diagnostics: string[];
+  /** The JavaScript emitted for `file`: an input, or a file an input imports. */
+  emitted(file: string): string;
   /** Requires `file` (a compiled input) in a new Node.js process and resolves what its `run()` resolves to. */
   run(file: string, env?: NodeJS.ProcessEnv): Promise<unknown>;
   /** Deletes the compiled files. */
@@ -57,12 +59,18 @@ export function compileInMode(mode: DecoratorMode, files: readonly string[], ove
   const diagnostics = [...ts.getPreEmitDiagnostics(program), ...emitted.diagnostics].map((diagnostic) =>
     ts.formatDiagnostic(diagnostic, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => process.cwd(), getNewLine: () => '\n' }).trim());
 
+  const compiledPath = (file: string): string => {
+    const compiled = outputs.get(path.resolve(file));
+    if (!compiled) throw new Error(`${file} was not compiled (inputs: ${files.join(', ')})`);
+    return compiled;
+  };
+
   return {
     diagnostics,
     dispose: () => fs.rmSync(outDir, { recursive: true, force: true }),
+    emitted: (file) => fs.readFileSync(compiledPath(file), 'utf8'),
     run: (file, env = {}) => {
-      const compiled = outputs.get(path.resolve(file));
-      if (!compiled) throw new Error(`${file} was not compiled (inputs: ${files.join(', ')})`);
+      const compiled = compiledPath(file);
       const script = `require(${JSON.stringify(compiled)}).run().then(
         (value) => process.stdout.write('\\n' + JSON.stringify({ value })),
         (error) => { process.stderr.write(String(error && error.stack || error)); process.exit(1); })`;

@@ -12,6 +12,12 @@ describe.each(DECORATOR_MODES)('@EventTracking with %s decorators', (mode) => {
     expect(compilation.diagnostics).toEqual([]);
   });
 
+  test(`the fixture is compiled with ${mode} decorators`, () => {
+    const [used, other] = mode === 'legacy' ? ['__decorate(', '__esDecorate('] : ['__esDecorate(', '__decorate('];
+    expect(compilation.emitted(FIXTURE)).toContain(used);
+    expect(compilation.emitted(FIXTURE)).not.toContain(other);
+  });
+
   test('decorated methods keep `this` and their results, publish on success only, and propagate errors', async () => {
     type Outcome = { placed: unknown; declined: unknown; counted: unknown; events: Array<Record<string, unknown>> };
     const outcome = await compilation.run(FIXTURE) as Outcome;
@@ -25,8 +31,9 @@ describe.each(DECORATOR_MODES)('@EventTracking with %s decorators', (mode) => {
   });
 });
 
-test('the two modes really compile differently', () => {
-  // A guard on the test itself: legacy output calls __decorate, standard output calls __esDecorate.
+test('TypeScript compiles the two modes differently', () => {
+  // A guard on the tests above: legacy output calls __decorate, standard output calls __esDecorate,
+  // so the helper in compileInMode's output tells which mode it compiled in.
   const emitted = DECORATOR_MODES.map((mode) => ts.transpileModule('function d(...a: any[]) { return a[0]; }\nclass C { @d m() {} }', {
     compilerOptions: { experimentalDecorators: mode === 'legacy', target: ts.ScriptTarget.ES2022 },
   }).outputText);
