@@ -452,7 +452,6 @@ export class KxEventsPipeline extends Construct {
     // --- Alarms and outputs ---------------------------------------------------------------------------
     this.alarms = createPipelineAlarms(this, {
       settings,
-      database,
       alarmTopic: props.alarmTopic,
     });
 

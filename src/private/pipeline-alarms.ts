@@ -1,7 +1,6 @@
 import { Annotations, Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import * as rds from 'aws-cdk-lib/aws-rds';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { KxEventsPipeline } from '../kx-events-pipeline';
 import { pipelineSettings, type PipelineSettings } from './pipeline-settings';
@@ -9,7 +8,6 @@ import { known } from './validate-pipeline-settings';
 
 export interface PipelineAlarmsOptions {
   readonly settings: PipelineSettings;
-  readonly database: rds.DatabaseInstance;
   readonly alarmTopic?: sns.ITopic;
 }
 
@@ -21,7 +19,7 @@ const FIVE_MINUTES = Duration.minutes(5);
  * The pipeline's alarms, built on its metrics. Each one notifies `alarmTopic`, when given, on alarm and on recovery.
  */
 export function createPipelineAlarms(pipeline: KxEventsPipeline, options: PipelineAlarmsOptions): cloudwatch.IAlarm[] {
-  const { database } = options;
+  const { database } = pipeline;
   const settings = thresholdSettings(pipeline, options.settings);
   const alarm = (id: string, props: cloudwatch.AlarmProps) => new cloudwatch.Alarm(pipeline, id, props);
 
@@ -46,7 +44,7 @@ export function createPipelineAlarms(pipeline: KxEventsPipeline, options: Pipeli
     }),
     alarm('ConsumerErrorsAlarm', {
       alarmDescription: 'kx-events: consumer invocations failed (crash or timeout); their events are retried, then dead-lettered.',
-      metric: pipeline.metricConsumerErrors({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
+      metric: pipeline.metricConsumerErrors(), // Sum over 5 minutes
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       threshold: 1,
       evaluationPeriods: 1,
@@ -54,7 +52,7 @@ export function createPipelineAlarms(pipeline: KxEventsPipeline, options: Pipeli
     }),
     alarm('ConsumerThrottlesAlarm', {
       alarmDescription: 'kx-events: consumer invocations were throttled (account or function concurrency).',
-      metric: pipeline.metricConsumerThrottles({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.SUM }),
+      metric: pipeline.metricConsumerThrottles(), // Sum over 5 minutes
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       threshold: 1,
       evaluationPeriods: 1,
