@@ -108,7 +108,7 @@ export interface KxEventsPipelineProps {
 
   /**
    * The largest number of messages the consumer receives in one batch: 1 to 10,000, and above 10
-   * only with `maxBatchingWindow`.
+   * only with a `maxBatchingWindow` of at least 1 second.
    *
    * @default 10
    */
