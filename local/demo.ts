@@ -13,7 +13,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { startLocalPipeline, type LocalPipeline } from './pipeline';
 import { withDatabase } from './postgres';
-import type { EventSourceRunner } from './runner';
+import { batchSummary, type EventSourceRunner } from './runner';
 import { manualPublishingHandler, notificationWorkerHandler, userControllerHandler, userServiceHandler } from '../examples/handlers';
 import { createTrackedEvent, withEventTracking } from '../packages/kx-events-decorators/src';
 
@@ -36,14 +36,15 @@ function table(rows: ReadonlyArray<Record<string, string>>): string {
 /** Tells, batch by batch, what the consumer did; passes on its warnings and errors. */
 function narrate(runner: EventSourceRunner): void {
   runner.on('log', ({ line }) => {
-    const entry = line.startsWith('{') ? JSON.parse(line) : { level: 'INFO', message: line };
-    if (entry.message === 'batch') {
+    const summary = batchSummary(line);
+    if (summary) {
       const counts = (['inserted', 'duplicates', 'invalid', 'deferred', 'failed', 'unlinked'] as const)
-        .filter((k) => entry[k] > 0).map((k) => `${entry[k]} ${k === 'invalid' ? 'dead-lettered' : k}`);
-      say(`consumer: batch of ${entry.received}: ${counts.join(', ') || 'nothing to do'} (${Math.round(entry.dbMs)} ms in the database)`);
-    } else if (entry.level !== 'INFO') {
-      say(`consumer ${entry.level}: ${entry.message}`);
+        .filter((k) => summary[k] > 0).map((k) => `${summary[k]} ${k === 'invalid' ? 'dead-lettered' : k}`);
+      say(`consumer: batch of ${summary.received}: ${counts.join(', ') || 'nothing to do'} (${Math.round(summary.dbMs)} ms in the database)`);
+      return;
     }
+    const entry = line.startsWith('{') ? JSON.parse(line) : { level: 'INFO', message: line };
+    if (entry.level !== 'INFO') say(`consumer ${entry.level}: ${entry.message}`);
   });
   runner.on('warning', ({ message }) => say(`runner: ${message}`));
 }

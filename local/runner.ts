@@ -22,6 +22,7 @@ import {
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttribute, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
 import type { ContainerReply, InvocationError, InvokeRequest } from './lambda-container';
 import { PROJECT_ROOT } from './moto';
+import type { BatchCounts } from '../lambda/lib/telemetry';
 
 /** The consumer as the library ships it: the esbuild bundle in the construct's asset. */
 export const CONSUMER_BUNDLE = path.join(PROJECT_ROOT, 'assets', 'lambda', 'consumer.lambda', 'index.js');
@@ -155,6 +156,25 @@ export class QueueNotDrainedError extends Error {
     super(`${data.queueUrl} still holds messages after ${data.timeoutMs} ms: `
       + `${data.visible} visible, ${data.inFlight} in flight, ${data.delayed} delayed; ${data.busySlots} batches running`);
   }
+}
+
+/** The consumer's summary of a batch, when the function's log line is one (lambda/lib/telemetry's logBatch). */
+export function batchSummary(line: string): BatchCounts | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const entry = JSON.parse(line) as { message?: unknown } & BatchCounts;
+    return entry.message === 'batch' ? entry : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Calls `listener` with the consumer's summary of each batch, as the runner passes its log on. */
+export function onBatchSummary(runner: EventSourceRunner, listener: (summary: BatchCounts) => void): void {
+  runner.on('log', ({ line }) => {
+    const summary = batchSummary(line);
+    if (summary) listener(summary);
+  });
 }
 
 /** Validates the settings as Lambda does, and fills in the construct's defaults. */

@@ -26,7 +26,7 @@ import { performance } from 'perf_hooks';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { childrenRunning, cpuSeconds, machine, serverOnPort } from './process-cpu';
 import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline';
-import type { EventSourceMappingSettings, RunnerTotals } from '../../local/runner';
+import { onBatchSummary, type EventSourceMappingSettings, type RunnerTotals } from '../../local/runner';
 import { createTrackedEvent, publishEvents, type TrackedEvent } from '../../packages/kx-events-decorators/src';
 
 const EVENTS = Number(process.env.EVENTS ?? 3000);
@@ -85,9 +85,8 @@ async function measure(pipeline: LocalPipeline, name: string, settings: EventSou
   const runner = pipeline.runner(settings);
   let measuring = false;
   let dbMs = 0;
-  runner.on('log', ({ line }) => {
-    const entry = line.startsWith('{') ? JSON.parse(line) : undefined;
-    if (measuring && entry?.message === 'batch') dbMs += entry.dbMs;
+  onBatchSummary(runner, (summary) => {
+    if (measuring) dbMs += summary.dbMs;
   });
   runner.on('warning', ({ message, error }) => process.stderr.write(`runner: ${message} ${error ? String(error) : ''}\n`));
   runner.start();

@@ -8,10 +8,11 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { eventsOf, expectedRow, recordingSqsClient, runTrackedHandlers, storedEvents, type StoredEvent } from './traffic';
+import type { BatchCounts } from '../../lambda/lib/telemetry';
 import type { QueuePairOptions } from '../../local/aws';
 import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline';
 import { startPostgres } from '../../local/postgres';
-import { CONSUMER_BUNDLE, type EventSourceRunner } from '../../local/runner';
+import { CONSUMER_BUNDLE, onBatchSummary, type EventSourceRunner } from '../../local/runner';
 import { createTrackedEvent, publishEvent, type TrackedEvent } from '../../packages/kx-events-decorators/src';
 import { freshDatabase } from '../setup/test-bed';
 
@@ -34,12 +35,9 @@ async function pipeline(options: { databaseUrl?: string; queue?: QueuePairOption
 }
 
 /** The consumer's summary lines (one per batch), as they are written. */
-function consumerSummaries(runner: EventSourceRunner): Array<Record<string, number>> {
-  const summaries: Array<Record<string, number>> = [];
-  runner.on('log', ({ line }) => {
-    const entry = line.startsWith('{') ? JSON.parse(line) : undefined;
-    if (entry?.message === 'batch') summaries.push(entry);
-  });
+function consumerSummaries(runner: EventSourceRunner): BatchCounts[] {
+  const summaries: BatchCounts[] = [];
+  onBatchSummary(runner, (summary) => summaries.push(summary));
   return summaries;
 }
 
