@@ -77,8 +77,11 @@ test('1,000 events from decorated handlers are stored exactly once, every field 
 
 test('every message delivered twice, within a batch and across batches: still 1,000 rows', async () => {
   const p = await pipeline();
-  const runner = p.runner().start();
+  const runner = p.runner();
   const summaries = consumerSummaries(runner);
+  const invocations: Array<ReadonlySet<string>> = [];
+  runner.on('invoke', ({ messageIds }) => invocations.push(new Set(messageIds)));
+  runner.start();
   const sent = await runTrackedHandlers(p.queues.queueUrl, 1000, { sendEachTwice: true });
   await runner.drained({ timeoutMs: 120_000 });
 
@@ -86,6 +89,11 @@ test('every message delivered twice, within a batch and across batches: still 1,
   expect(runner.totals.succeeded).toBeGreaterThanOrEqual(2000);
   expect(summaries.reduce((n, s) => n + s.inserted, 0)).toBe(1000);
   expect(summaries.reduce((n, s) => n + s.duplicates, 0)).toBeGreaterThanOrEqual(1000);
+  // Both copies of some event came in one batch, and both copies of another in two.
+  expect(sent.every((m) => m.messageIds.length === 2)).toBe(true);
+  const together = sent.filter(({ messageIds: [a, b] }) => invocations.some((ids) => ids.has(a) && ids.has(b)));
+  expect(together.length).toBeGreaterThan(0);
+  expect(together.length).toBeLessThan(sent.length);
 });
 
 test('a chain whose steps are sent in reverse order resolves every link', async () => {

@@ -12,6 +12,8 @@ import { EventTracking, type TrackedEvent } from '../../packages/kx-events-decor
 export interface SentMessage {
   readonly body: string;
   readonly attributes?: Record<string, MessageAttributeValue>;
+  /** The ids the queue gave it: two when it was sent twice. */
+  readonly messageIds: readonly string[];
 }
 
 interface SendInput {
@@ -20,24 +22,32 @@ interface SendInput {
   readonly Entries?: ReadonlyArray<SendInput & { readonly Id?: string }>;
 }
 
+interface SendOutput {
+  readonly MessageId?: string;
+  readonly Successful?: ReadonlyArray<{ readonly Id?: string; readonly MessageId?: string }>;
+}
+
 /**
  * An SQS client that sends for real, and records each message the queue accepted.
  * With `sendEachTwice`, it sends every request a second time right after the
- * first, as a producer that retries would (the record keeps one copy).
+ * first, as a producer that retries would (the record keeps one copy, with both ids).
  */
 export function recordingSqsClient(options: { sendEachTwice?: boolean } = {}): { client: SQSClient; sent: SentMessage[] } {
   const client = new SQSClient({});
   const sent: SentMessage[] = [];
   client.middlewareStack.add((next) => async (args) => {
     const result = await next(args);
-    if (options.sendEachTwice) await next(args);
+    const outputs = [result.output as SendOutput];
+    if (options.sendEachTwice) outputs.push((await next(args)).output as SendOutput);
     const input = args.input as SendInput;
-    const output = result.output as { Successful?: Array<{ Id?: string }> };
     if (input.Entries) {
-      const accepted = new Set((output.Successful ?? []).map((s) => s.Id));
-      for (const e of input.Entries) if (accepted.has(e.Id)) sent.push({ body: e.MessageBody!, attributes: e.MessageAttributes });
+      const ids = (id: string | undefined) => outputs.flatMap((o) => o.Successful?.find((s) => s.Id === id)?.MessageId ?? []);
+      const accepted = new Set((outputs[0].Successful ?? []).map((s) => s.Id));
+      for (const e of input.Entries) {
+        if (accepted.has(e.Id)) sent.push({ body: e.MessageBody!, attributes: e.MessageAttributes, messageIds: ids(e.Id) });
+      }
     } else if (input.MessageBody !== undefined) {
-      sent.push({ body: input.MessageBody, attributes: input.MessageAttributes });
+      sent.push({ body: input.MessageBody, attributes: input.MessageAttributes, messageIds: outputs.flatMap((o) => o.MessageId ?? []) });
     }
     return result;
   }, { step: 'initialize', name: 'recordSentMessages' });
