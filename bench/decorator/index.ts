@@ -13,11 +13,11 @@
  *   npx projen bench:decorator                      (ITERATIONS=3000 by default)
  */
 import { randomUUID } from 'crypto';
-import * as os from 'os';
 import * as path from 'path';
 import { useLocalAws } from '../../local/aws';
 import { startMoto } from '../../local/moto';
 import { withEventTracking } from '../../packages/kx-events-decorators/src';
+import { machine } from '../machine';
 
 // Both sides use the SDK copy that the library resolves: a command from one copy sent through a
 // client from another costs more per call, which would be charged to the wrong side.
@@ -151,7 +151,7 @@ function report(bare: Sample[], decorated: Sample[]): void {
   const f = (value: number) => `${value.toFixed(3)} ms`.padStart(11);
   const lines = [
     `bench/decorator: a decorated handler vs the same handler calling SendMessage itself, ${ITERATIONS} calls each, alternating, moto's SQS`,
-    `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim()}), load average ${os.loadavg()[0].toFixed(1)}`,
+    machine(),
     '',
     `               outside the send        end to end              CPU (${CPU_SCOPE})`,
     '               p50         p99         p50         p99         per call',

@@ -24,10 +24,11 @@
  */
 import { performance } from 'perf_hooks';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { childrenRunning, cpuSeconds, machine, serverOnPort } from './process-cpu';
+import { childrenRunning, cpuSeconds, serverOnPort } from './process-cpu';
 import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline';
 import { onBatchSummary, type EventSourceMappingSettings, type RunnerTotals } from '../../local/runner';
 import { createTrackedEvent, publishEvents, type TrackedEvent } from '../../packages/kx-events-decorators/src';
+import { machine } from '../machine';
 
 const EVENTS = Number(process.env.EVENTS ?? 3000);
 const WARMUP_EVENTS = 100;

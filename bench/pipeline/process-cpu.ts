@@ -5,7 +5,6 @@
  * elsewhere) counts as unknown.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 
 interface ProcessStat {
   readonly pid: number;
@@ -59,8 +58,4 @@ export function serverOnPort(marker: string, port: string): (p: ProcessStat, all
 /** Children of this process running `script`. */
 export function childrenRunning(script: string): (p: ProcessStat) => boolean {
   return (p) => p.ppid === process.pid && p.args.includes(script);
-}
-
-export function machine(): string {
-  return `node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim()}), load average ${os.loadavg()[0].toFixed(1)}`;
 }
