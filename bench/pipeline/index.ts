@@ -27,6 +27,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { childrenRunning, cpuSeconds, serverOnPort } from './process-cpu';
 import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline';
 import { onBatchSummary, type EventSourceMappingSettings, type RunnerTotals } from '../../local/runner';
+import { startStandIns } from '../../local/stand-ins';
 import { createTrackedEvent, publishEvents, type TrackedEvent } from '../../packages/kx-events-decorators/src';
 import { machine } from '../machine';
 
@@ -191,9 +192,9 @@ function report(results: readonly Result[]): void {
 async function main(): Promise<void> {
   // One set of stand-ins; a queue of its own for each configuration, since a stopped
   // runner's abandoned long polls may still take messages from its queue for 20 s.
-  const standIns = await startLocalPipeline({ name: 'kx-events-bench' });
-  const pipelines = [standIns];
-  const interrupt = () => void Promise.all(pipelines.reverse().map((p) => p.stop())).then(() => process.exit(130));
+  const standIns = await startStandIns();
+  const pipelines: LocalPipeline[] = [];
+  const interrupt = () => void Promise.all(pipelines.map((p) => p.stop())).then(() => standIns.stop()).then(() => process.exit(130));
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
   try {
