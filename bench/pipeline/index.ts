@@ -22,6 +22,7 @@
  *
  *   npx projen bench:pipeline                 (EVENTS=3000 by default)
  */
+import * as os from 'os';
 import { performance } from 'perf_hooks';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { childrenRunning, cpuSeconds, serverOnPort } from './process-cpu';
@@ -155,6 +156,7 @@ async function measure(pipeline: LocalPipeline, name: string, settings: EventSou
 function report(results: readonly Result[]): void {
   const pct = (ms: number, r: Result) => `${((100 * ms) / (r.slots * r.seconds * 1000)).toFixed(0).padStart(3)} %`;
   const col = (s: string) => s.padStart(14);
+  const cores = os.cpus().length;
   const lines = [
     `bench/pipeline: ${EVENTS} events, decorators' publishEvents → moto SQS → runner (maxConcurrency 5) → bundled consumer (Node 24) → PostgreSQL 16`,
     machine(),
@@ -177,7 +179,7 @@ function report(results: readonly Result[]): void {
       ['other', 'runner bookkeeping, unaccounted'],
     ] as const).map(([key, label]) => `  ${label.padEnd(32)}${results.map((r) => col(pct(r.time[key], r))).join('')}`),
     '',
-    'CPU seconds during the run (2 cores: at most 2 per second of wall time; moto uses one core at most):',
+    `CPU seconds during the run (${cores} cores: at most ${cores} per second of wall time; moto uses one core at most):`,
     ...['moto', 'postgres', 'containers', 'bench process'].map((k) =>
       `  ${k.padEnd(32)}${results.map((r) => col(r.cpu[k] === undefined ? 'n/a' : `${r.cpu[k]!.toFixed(1)} (${((100 * r.cpu[k]!) / r.seconds).toFixed(0)} %)`)).join('')}`),
     '',
