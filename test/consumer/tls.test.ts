@@ -10,9 +10,8 @@ import * as path from 'path';
 import { connect, CONSUMER_BUNDLE, createDatabaseSecret, sqsRecord, trackedEvent } from './harness';
 import { migrateDatabase } from '../../local/pipeline';
 import { startPostgres, type LocalPostgres } from '../../local/postgres';
+import { NODE_24 } from '../../local/runner';
 import { freshQueues } from '../setup/test-bed';
-
-const NODE_24 = path.resolve(__dirname, '../../node_modules/node/bin/node');
 
 /** A CA, and a server certificate it signed for 127.0.0.1, readable by the server's user. */
 function certificates(dir: string): { ca: string; cert: string; key: string } {
