@@ -1,5 +1,4 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { CreateSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
@@ -46,23 +45,16 @@ describe('test bed', () => {
   });
 
   test('a PostgreSQL that cannot start says why, and leaves no data folder behind', async () => {
-    // A temp folder of its own, which the server's user (postgres, as root) can enter: other test
-    // files start servers in the shared one at the same time. Jest gives tests a copy of process.env,
-    // so TMPDIR would not reach the os module: its tmpdir() is replaced instead, and mkdtempSync
-    // watched (local/postgres's namespace imports read both from the modules at each call).
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kx-events-test-bed-'));
-    fs.chmodSync(tmp, 0o755);
-    const tmpdir = jest.spyOn(jest.requireActual<typeof os>('os'), 'tmpdir').mockReturnValue(tmp);
+    // Other test files start servers in the same temp folder at the same time: this one watches
+    // (without replacing) the call that makes this server's data folder, and checks that folder alone.
     const mkdtemp = jest.spyOn(jest.requireActual<typeof fs>('fs'), 'mkdtempSync');
     try {
       await expect(startPostgres({ settings: { shared_buffers: 'plenty' } })).rejects.toThrow(/postgres exited with \d+ before it was ready:[\s\S]*shared_buffers/);
-      // The server's data folder was made in this folder, and is gone.
-      expect(mkdtemp).toHaveBeenCalledWith(path.join(tmp, 'kx-events-pg-'));
-      expect(fs.readdirSync(tmp).filter((name) => name.startsWith('kx-events-pg-'))).toEqual([]);
+      const dataFolders = mkdtemp.mock.results.map((r) => String(r.value)).filter((made) => path.basename(made).startsWith('kx-events-pg-'));
+      expect(dataFolders).toHaveLength(1);
+      expect(fs.existsSync(dataFolders[0])).toBe(false);
     } finally {
       mkdtemp.mockRestore();
-      tmpdir.mockRestore();
-      fs.rmSync(tmp, { recursive: true, force: true });
     }
   });
 });
