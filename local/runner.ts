@@ -43,6 +43,8 @@ const MAX_INVOKE_PAYLOAD_BYTES = 6 * 1024 * 1024;
 const MAX_RECORD_BYTES = 256 * 1024 + 4 * 1024;
 const MAX_RECEIVE = 10;
 const LONG_POLL_SECONDS = 20;
+/** Lambda's limit on a function's init phase; beyond it, init counts against the function's timeout. */
+const INIT_LIMIT_MS = 10_000;
 
 /** The settings of the construct's event source mapping, with its defaults. */
 export interface EventSourceMappingSettings {
@@ -519,6 +521,7 @@ class WarmContainer {
   public readonly slot: number;
   private child: ChildProcess | undefined;
   private ready: Promise<InvocationError | undefined> | undefined;
+  private launchedAt = 0;
 
   constructor(private readonly options: WarmContainerOptions) {
     this.slot = options.slot;
@@ -528,16 +531,22 @@ class WarmContainer {
     return this.child !== undefined;
   }
 
-  /** Runs the handler on `event`; starts the container first when there is none. */
+  /**
+   * Runs the handler on `event`; starts the container first when there is none.
+   * As in Lambda, the function's timeout starts when the handler is invoked: the
+   * init phase has 10 s of its own, and only a slower init counts against the timeout.
+   */
   public async invoke(event: SQSEvent, timeoutMs: number, onStart: (pid: number) => void): Promise<ContainerResult> {
-    const deadline = Date.now() + timeoutMs;
     if (!this.child) this.launch();
     const child = this.child!;
-    const initError = await this.ready;
-    if (initError) return { kind: 'error', pid: child.pid, error: initError };
+    const ready = this.ready!;
+    const deadline = (await this.timeoutStarts(ready)) + timeoutMs;
     return new Promise<ContainerResult>((resolve) => {
       const requestId = randomUUID();
+      let finished = false;
       const finish = (result: ContainerResult) => {
+        if (finished) return;
+        finished = true;
         clearTimeout(timer);
         child.off('message', onMessage);
         child.off('exit', onExit);
@@ -558,13 +567,28 @@ class WarmContainer {
         finish({ kind: 'timed-out', pid: child.pid, error: { name: 'Sandbox.Timedout', message: `the invocation timed out after ${timeoutMs} ms` } });
         child.kill('SIGKILL');
       }, Math.max(0, deadline - Date.now()));
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-      const request: InvokeRequest = { type: 'invoke', requestId, event, deadline };
-      child.send(request, (error) => {
-        if (error) finish({ kind: 'crashed', pid: child.pid, error: { name: 'Runtime.ExitError', message: `the batch could not be sent to the container: ${error.message}` } });
+      void ready.then((initError) => {
+        if (finished) return;
+        if (initError) return finish({ kind: 'error', pid: child.pid, error: initError });
+        child.on('message', onMessage);
+        child.once('exit', onExit);
+        const request: InvokeRequest = { type: 'invoke', requestId, event, deadline };
+        child.send(request, (error) => {
+          if (error) finish({ kind: 'crashed', pid: child.pid, error: { name: 'Runtime.ExitError', message: `the batch could not be sent to the container: ${error.message}` } });
+        });
+        onStart(child.pid!);
       });
-      onStart(child.pid!);
+    });
+  }
+
+  /** When the function's timeout starts: once init is done, or when Lambda's init limit has passed, whichever is first. */
+  private timeoutStarts(ready: Promise<unknown>): Promise<number> {
+    return new Promise((resolve) => {
+      const limit = setTimeout(() => resolve(Date.now()), Math.max(0, this.launchedAt + INIT_LIMIT_MS - Date.now()));
+      void ready.then(() => {
+        clearTimeout(limit);
+        resolve(Date.now());
+      });
     });
   }
 
@@ -588,6 +612,7 @@ class WarmContainer {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     this.child = child;
+    this.launchedAt = Date.now();
     const killOnExit = () => child.kill('SIGKILL');
     process.once('exit', killOnExit);
     for (const stream of ['stdout', 'stderr'] as const) {

@@ -15,6 +15,11 @@ import {
 import { freshQueues, sqsClient } from '../setup/test-bed';
 
 const SCRIPTED_CONSUMER = path.join(__dirname, 'fixtures', 'scripted-consumer.ts');
+/**
+ * The visibility timeout of the redelivery tests: short, so they are quick, but longer
+ * than a cold start and a batch on a busy machine, so a message returns only when the test means it to.
+ */
+const REDELIVERY_SECONDS = 3;
 
 interface Invocation {
   readonly event: SQSEvent;
@@ -34,12 +39,12 @@ const sqs = sqsClient();
 const runners: EventSourceRunner[] = [];
 afterEach(() => Promise.all(runners.splice(0).map((r) => r.stop())));
 
-function runScripted(queues: QueuePair, settings: EventSourceMappingSettings = {}) {
+function runScripted(queues: QueuePair, settings: EventSourceMappingSettings = {}, environment: Record<string, string> = {}) {
   const runner = new EventSourceRunner({
     queueUrl: queues.queueUrl,
     queueArn: queues.queueArn,
     bundle: SCRIPTED_CONSUMER,
-    environment: { DEAD_LETTER_QUEUE_URL: queues.deadLetterQueueUrl, MAX_RECEIVE_COUNT: String(queues.maxReceiveCount), DB_SSL_MODE: 'disable' },
+    environment: { DEAD_LETTER_QUEUE_URL: queues.deadLetterQueueUrl, MAX_RECEIVE_COUNT: String(queues.maxReceiveCount), DB_SSL_MODE: 'disable', ...environment },
     ...settings,
   });
   runners.push(runner);
@@ -144,11 +149,24 @@ describe('the SQSEvent and the runtime', () => {
     const left = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.queueUrl, WaitTimeSeconds: 0 }));
     expect(left.Messages ?? []).toEqual([]);
   });
+
+  test('the function\'s timeout starts when init ends, or once Lambda\'s 10 s init limit has passed', async () => {
+    const queues = await freshQueues();
+    await send(queues, ['succeed']);
+    // Init takes 10.5 s against a 3 s timeout: the first 10 s are init's own, the last 0.5 s count.
+    const { runner, invocations, batches } = runScripted(queues, { functionTimeoutSeconds: 3 }, { SCRIPTED_INIT_MS: '10500' });
+    await runner.drained({ timeoutMs: 40_000 });
+
+    expect(batches).toMatchObject([{ size: 1, outcome: 'succeeded', coldStart: true }]);
+    expect(invocations).toHaveLength(1);
+    expect(invocations[0].runtime.remainingMs).toBeGreaterThan(0);
+    expect(invocations[0].runtime.remainingMs).toBeLessThanOrEqual(2_500);
+  }, 60_000);
 });
 
 describe('what happens to a batch', () => {
   test('succeeded messages are deleted; batchItemFailures are redelivered, then redriven to the DLQ', async () => {
-    const queues = await freshQueues({ maxReceiveCount: 2, visibilityTimeoutSeconds: 1 });
+    const queues = await freshQueues({ maxReceiveCount: 2, visibilityTimeoutSeconds: REDELIVERY_SECONDS });
     const [ok1, ok2, ok3, bad] = await send(queues, ['succeed', 'succeed', 'succeed', 'fail']);
     const { runner, invocations, batches } = runScripted(queues);
     await runner.drained({ timeoutMs: 20_000 });
@@ -169,7 +187,7 @@ describe('what happens to a batch', () => {
     ['crash-once', 'crashed', {}],
     ['hang-once', 'timed-out', { functionTimeoutSeconds: 1 }],
   ] as const)('%s leaves the whole batch for redelivery (outcome %s)', async (action, outcome, settings) => {
-    const queues = await freshQueues({ visibilityTimeoutSeconds: 1 });
+    const queues = await freshQueues({ visibilityTimeoutSeconds: REDELIVERY_SECONDS });
     const [culprit] = await send(queues, [action, 'succeed', 'succeed']);
     const { runner, invocations, batches } = runScripted(queues, settings);
     await runner.drained({ timeoutMs: 20_000 });
