@@ -1,4 +1,4 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -54,3 +54,8 @@ export const pipelineScenarios = {
   }),
   highThroughput: (): KxEventsPipelineProps => ({ batchSize: 1000, maxBatchingWindow: Duration.seconds(10), maxConcurrency: 20 }),
 };
+
+/** A stack parameter: a value known only at deploy time, as an unresolved token in the props. */
+export function parameter(stack: Stack, name: string, type: 'Number' | 'String' = 'Number'): CfnParameter {
+  return new CfnParameter(stack, name, { type });
+}

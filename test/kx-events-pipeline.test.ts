@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Duration, FileSystem, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Duration, FileSystem, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,7 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { ownVpc, pipelineStack } from './kx-events-pipeline.harness';
+import { ownVpc, parameter, pipelineStack } from './kx-events-pipeline.harness';
 import { KxEventsPipelineProps } from '../src';
 
 const GIB = 1024 ** 3;
@@ -376,12 +376,12 @@ describe('KxEventsPipeline alarms', () => {
   });
 
   test('a threshold setting given as an unresolved token: the default threshold, with a warning, never a meaningless number', () => {
-    const { template: t, annotations } = pipelineStack({
-      visibilityTimeout: Duration.seconds(Token.asNumber({ Ref: 'Visibility' })),
-      maxReceiveCount: Token.asNumber({ Ref: 'Receives' }),
-      maxConcurrency: Token.asNumber({ Ref: 'Concurrency' }),
-      allocatedStorageGiB: Token.asNumber({ Ref: 'Storage' }),
-    });
+    const { template: t, annotations } = pipelineStack((own) => ({
+      visibilityTimeout: Duration.seconds(parameter(own, 'Visibility').valueAsNumber),
+      maxReceiveCount: parameter(own, 'Receives').valueAsNumber,
+      maxConcurrency: parameter(own, 'Concurrency').valueAsNumber,
+      allocatedStorageGiB: parameter(own, 'Storage').valueAsNumber,
+    }));
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 900 });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'DatabaseConnections', Threshold: 10 });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'FreeStorageSpace', Threshold: 2 * GIB });
@@ -484,10 +484,10 @@ describe('KxEventsPipeline props', () => {
   });
 
   test('deadLetterRetentionPeriod or retentionPeriod as an unresolved token: no comparison, so no warning', () => {
-    const { annotations } = pipelineStack({
-      retentionPeriod: Duration.seconds(Token.asNumber({ Ref: 'Retention' })),
-      deadLetterRetentionPeriod: Duration.seconds(Token.asNumber({ Ref: 'DeadLetterRetention' })),
-    });
+    const { annotations } = pipelineStack((stack) => ({
+      retentionPeriod: Duration.seconds(parameter(stack, 'Retention').valueAsNumber),
+      deadLetterRetentionPeriod: Duration.seconds(parameter(stack, 'DeadLetterRetention').valueAsNumber),
+    }));
     annotations.hasNoWarning('/Events/Pipeline', Match.stringLikeRegexp('deadLetterRetentionPeriod is shorter'));
   });
 

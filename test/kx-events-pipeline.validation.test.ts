@@ -1,7 +1,7 @@
-import { App, Duration, Stack, Token } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { ownVpc, pipelineStack } from './kx-events-pipeline.harness';
+import { ownVpc, parameter, pipelineStack } from './kx-events-pipeline.harness';
 import { KxEventsPipeline, KxEventsPipelineProps } from '../src';
 
 /** The construct's error for these props, or undefined when it accepts them. */
@@ -97,11 +97,11 @@ describe('KxEventsPipeline accepts', () => {
   });
 
   test('unresolved tokens, which are only known at deploy time', () => {
-    const { template } = pipelineStack({
-      batchSize: Token.asNumber({ Ref: 'BatchSize' }),
-      maxConcurrency: Token.asNumber({ Ref: 'Concurrency' }),
-      databaseName: Token.asString({ Ref: 'DatabaseName' }),
-    });
+    const { template } = pipelineStack((stack) => ({
+      batchSize: parameter(stack, 'BatchSize').valueAsNumber,
+      maxConcurrency: parameter(stack, 'Concurrency').valueAsNumber,
+      databaseName: parameter(stack, 'DatabaseName', 'String').valueAsString,
+    }));
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: { Ref: 'BatchSize' } });
   });
 });
