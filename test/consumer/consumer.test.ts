@@ -64,6 +64,19 @@ describe.each([
 
     expect(first.failures.sort()).toEqual([records.waitsForIt.messageId, records.orphan.messageId].sort());
     expect(first.summary).toEqual({ received: 12, inserted: 6, duplicates: 1, invalid: 3, deferred: 2, failed: 0, unlinked: 0 });
+    // The summary is also CloudWatch's metrics record (EMF), with the function's name as its dimension.
+    expect(first.lines.find((line) => line.message === 'batch')).toMatchObject({
+      FunctionName: 'local',
+      _aws: {
+        Timestamp: expect.any(Number),
+        CloudWatchMetrics: [{
+          Namespace: 'KxEvents',
+          Dimensions: [['FunctionName']],
+          Metrics: ['received', 'inserted', 'duplicates', 'invalid', 'deferred', 'failed', 'unlinked'].map((name) => ({ Name: name, Unit: 'Count' }))
+            .concat([{ Name: 'dbMs', Unit: 'Milliseconds' }]),
+        }],
+      },
+    });
 
     let rows = await storedRows(bed.databaseUrl);
     const stored = [valid, injection, inBatchFirst, inBatchSecond, forwardFirst, forwardSecond];
