@@ -49,16 +49,19 @@ export function validatePipelineSettings(constructPath: string, s: PipelineSetti
   const problem = (prop: string, allowed: string, given: string) => problems.push({ prop, allowed, given });
 
   integerInRange('batchSize', s.batchSize, 1, MAX_BATCH_SIZE);
-  if (known(s.batchSize) && s.batchSize > MAX_UNWINDOWED_BATCH_SIZE && s.batchSize <= MAX_BATCH_SIZE && s.maxBatchingWindow === undefined) {
-    problem('batchSize', `at most ${MAX_UNWINDOWED_BATCH_SIZE} without maxBatchingWindow (up to ${MAX_BATCH_SIZE} with one)`, `${s.batchSize} and no maxBatchingWindow`);
+  // undefined when there is no window, or when it is an unresolved token.
+  const batchingWindow = s.maxBatchingWindow && known(s.maxBatchingWindow) ? s.maxBatchingWindow : undefined;
+  // A batchSize above MAX_BATCH_SIZE is reported above already.
+  if (known(s.batchSize) && s.batchSize > MAX_UNWINDOWED_BATCH_SIZE && s.batchSize <= MAX_BATCH_SIZE) {
+    if (s.maxBatchingWindow === undefined) {
+      problem('batchSize', `at most ${MAX_UNWINDOWED_BATCH_SIZE} without maxBatchingWindow (up to ${MAX_BATCH_SIZE} with one)`, `${s.batchSize} and no maxBatchingWindow`);
+    } else if (batchingWindow && batchingWindow.toMilliseconds() < MIN_BATCHING_WINDOW.toMilliseconds()) {
+      problem('maxBatchingWindow', `at least ${MIN_BATCHING_WINDOW.toHumanString()} when batchSize is above ${MAX_UNWINDOWED_BATCH_SIZE}`,
+        `${batchingWindow.toSeconds({ integral: false })} seconds with batchSize ${s.batchSize}`);
+    }
   }
-  if (known(s.batchSize) && s.batchSize > MAX_UNWINDOWED_BATCH_SIZE && s.batchSize <= MAX_BATCH_SIZE
-    && s.maxBatchingWindow && known(s.maxBatchingWindow) && s.maxBatchingWindow.toMilliseconds() < MIN_BATCHING_WINDOW.toMilliseconds()) {
-    problem('maxBatchingWindow', `at least ${MIN_BATCHING_WINDOW.toHumanString()} when batchSize is above ${MAX_UNWINDOWED_BATCH_SIZE}`,
-      `${s.maxBatchingWindow.toSeconds({ integral: false })} seconds with batchSize ${s.batchSize}`);
-  }
-  if (s.maxBatchingWindow && known(s.maxBatchingWindow) && s.maxBatchingWindow.toMilliseconds() > MAX_BATCHING_WINDOW.toMilliseconds()) {
-    problem('maxBatchingWindow', `at most ${MAX_BATCHING_WINDOW.toSeconds()} seconds`, `${s.maxBatchingWindow.toSeconds({ integral: false })} seconds`);
+  if (batchingWindow && batchingWindow.toMilliseconds() > MAX_BATCHING_WINDOW.toMilliseconds()) {
+    problem('maxBatchingWindow', `at most ${MAX_BATCHING_WINDOW.toSeconds()} seconds`, `${batchingWindow.toSeconds({ integral: false })} seconds`);
   }
   integerInRange('maxConcurrency', s.maxConcurrency, 2, 1000);
   integerInRange('maxReceiveCount', s.maxReceiveCount, 1, MAX_RECEIVE_COUNT);
