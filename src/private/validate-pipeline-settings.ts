@@ -80,6 +80,13 @@ export function validatePipelineSettings(constructPath: string, s: PipelineSetti
   }
   retention('retentionPeriod', s.retentionPeriod);
   retention('deadLetterRetentionPeriod', s.deadLetterRetentionPeriod);
+  // SQS and Lambda take these in whole seconds: aws-cdk-lib's conversion would throw a bare error
+  // halfway through building the pipeline.
+  wholeSeconds('maxBatchingWindow', s.maxBatchingWindow);
+  wholeSeconds('visibilityTimeout', s.visibilityTimeout);
+  wholeSeconds('retentionPeriod', s.retentionPeriod);
+  wholeSeconds('deadLetterRetentionPeriod', s.deadLetterRetentionPeriod);
+  wholeSeconds('consumerTimeout', s.consumerTimeout);
 
   integerInRange('allocatedStorageGiB', s.allocatedStorageGiB, 1, Infinity);
   integerInRange('maxAllocatedStorageGiB', s.maxAllocatedStorageGiB, 1, Infinity);
@@ -105,6 +112,13 @@ export function validatePipelineSettings(constructPath: string, s: PipelineSetti
     if (!known(value)) return;
     if (!Number.isInteger(value) || value < min || value > max) {
       problem(prop, max === Infinity ? `an integer of ${min} or more` : `an integer from ${min} to ${max}`, `${value}`);
+    }
+  }
+
+  function wholeSeconds(prop: string, value: Duration | undefined): void {
+    if (value === undefined || !known(value)) return;
+    if (!Number.isInteger(value.toSeconds({ integral: false }))) {
+      problem(prop, 'a whole number of seconds', value.toHumanString());
     }
   }
 
