@@ -133,18 +133,25 @@ describe('the publish deadline setting', () => {
     ['timeoutMs', 0],
     ['timeoutMs', 3_000_000_000], // beyond a timer's range: it would fire after 1 ms
   ])('an invalid %s (%p) is warned about once, and the default is used', async (setting, given) => {
-    const port = await closedPort();
-    const options = { queueUrl: `http://127.0.0.1:${port}/0/q`, sqsClient: clientFor(port) };
-    if (setting === 'timeoutMs') {
-      await publishEvent(event(), { ...options, timeoutMs: given as number });
-      await publishEvent(event(), { ...options, timeoutMs: given as number });
-    } else {
-      process.env.EVENTS_PUBLISH_TIMEOUT_MS = String(given);
-      await publishEvent(event(), options);
-      await publishEvent(event(), options);
+    // The fault, injected: a queue that never answers, so each publish ends at its deadline, which its record tells.
+    const client = clientFor(await closedPort());
+    client.middlewareStack.add(() => () => new Promise<never>(() => undefined), { step: 'initialize', name: 'neverAnswer' });
+    const options = { queueUrl: 'http://127.0.0.1:9/0/q', sqsClient: client, ...(setting === 'timeoutMs' ? { timeoutMs: given as number } : {}) };
+    if (setting === 'EVENTS_PUBLISH_TIMEOUT_MS') process.env.EVENTS_PUBLISH_TIMEOUT_MS = String(given);
+    jest.useFakeTimers();
+    try {
+      for (const _ of [1, 2]) {
+        const published = publishEvent(event(), options);
+        await jest.advanceTimersByTimeAsync(DEFAULT_PUBLISH_TIMEOUT_MS);
+        await expect(published).resolves.toBe(false);
+      }
+    } finally {
+      jest.useRealTimers();
     }
     expect(logs.records('kx-events.invalid-setting')).toEqual([expect.objectContaining({ setting, given })]);
     // The deadline those publishes had: the default.
+    const deadline = { name: 'PublishDeadlineError', message: expect.any(String), data: { timeoutMs: DEFAULT_PUBLISH_TIMEOUT_MS } };
+    expect(logs.records('kx-events.unpublished').map((r) => [r.reason, r.error])).toEqual([['timeout', deadline], ['timeout', deadline]]);
     expect(publishTimeoutMs(setting === 'timeoutMs' ? { timeoutMs: given as number } : {})).toBe(DEFAULT_PUBLISH_TIMEOUT_MS);
     expect(logs.records('kx-events.invalid-setting')).toHaveLength(1);
   });
