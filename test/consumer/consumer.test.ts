@@ -3,16 +3,14 @@ import {
   connect, consumerBed, CONSUMER_BUNDLE, CONSUMER_SOURCE, drainQueue, dropDatabase, invoke, sqsRecord, trackedEvent, type ConsumerBed,
 } from './harness';
 import { REASON_ATTRIBUTE } from '../../lambda/lib/dead-letter-queue';
+import { withDatabase } from '../../local/postgres';
 
-async function storedRows(databaseUrl: string) {
-  const client = await connect(databaseUrl);
-  try {
+function storedRows(databaseUrl: string) {
+  return withDatabase(databaseUrl, async (client) => {
     const { rows } = await client.query(`SELECT event_id, client_id, previous_event_id, claimed_previous_event_id, event_type, metadata
       FROM events ORDER BY created_at, event_id`);
     return new Map(rows.map((row) => [row.event_id as string, row]));
-  } finally {
-    await client.end();
-  }
+  });
 }
 
 describe.each([
@@ -145,13 +143,8 @@ describe.each([
   });
 
   test('a row the database rejects is isolated: the others are stored, it goes to the DLQ with the database\'s reason', async () => {
-    const client = await connect(bed.databaseUrl);
-    try {
-      // A rule the contract does not know, as a stricter schema would add.
-      await client.query("ALTER TABLE events ADD CONSTRAINT no_poison CHECK (event_type <> 'poison')");
-    } finally {
-      await client.end();
-    }
+    // A rule the contract does not know, as a stricter schema would add.
+    await withDatabase(bed.databaseUrl, (client) => client.query("ALTER TABLE events ADD CONSTRAINT no_poison CHECK (event_type <> 'poison')"));
     const parent = trackedEvent({ eventType: 'poison' });
     const child = trackedEvent({ previousEventId: parent.eventId });
     const good = Array.from({ length: 40 }, () => trackedEvent());
@@ -172,16 +165,13 @@ describe.each([
     const first = trackedEvent();
     const second = trackedEvent();
     expect((await invoke(bed.handler, [sqsRecord(JSON.stringify(first)), sqsRecord(JSON.stringify(second))])).failures).toEqual([]);
-    const client = await connect(bed.databaseUrl);
-    try {
+    await withDatabase(bed.databaseUrl, async (client) => {
       // The row a 'vanishing' event links to is deleted as it is inserted, as a concurrent clean-up would: the FK refuses the link.
       await client.query(`CREATE FUNCTION vanish_previous() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN DELETE FROM events WHERE event_id = NEW.previous_event_id; RETURN NEW; END $$`);
       await client.query(`CREATE TRIGGER vanish_previous BEFORE INSERT ON events FOR EACH ROW
         WHEN (NEW.event_type = 'vanishing') EXECUTE FUNCTION vanish_previous()`);
-    } finally {
-      await client.end();
-    }
+    });
     const waits = sqsRecord(JSON.stringify(trackedEvent({ eventType: 'vanishing', previousEventId: first.eventId })), { receiveCount: 1 });
     const last = trackedEvent({ eventType: 'vanishing', previousEventId: second.eventId });
     const result = await invoke(bed.handler, [waits, sqsRecord(JSON.stringify(last), { receiveCount: 3 })]);
@@ -210,11 +200,7 @@ describe('consumer at the event source\'s largest batch', () => {
     const again = await invoke(bed.handler, records.slice(0, 5_000).map((r) => sqsRecord(r.body, { receiveCount: 2 })));
     expect(again.summary).toMatchObject({ received: 5_000, inserted: 0, duplicates: 5_000 });
 
-    const client = await connect(bed.databaseUrl);
-    try {
-      expect((await client.query('SELECT count(DISTINCT event_id)::int AS n, count(*)::int AS total FROM events')).rows[0]).toEqual({ n: 10_000, total: 10_000 });
-    } finally {
-      await client.end();
-    }
+    const { rows } = await withDatabase(bed.databaseUrl, (client) => client.query('SELECT count(DISTINCT event_id)::int AS n, count(*)::int AS total FROM events'));
+    expect(rows[0]).toEqual({ n: 10_000, total: 10_000 });
   });
 });

@@ -2,12 +2,13 @@ import { randomUUID } from 'crypto';
 import * as net from 'net';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { SQSRecord } from 'aws-lambda';
+import type { Client } from 'pg';
 import {
-  connect, consumerBed, CONSUMER_SOURCE, createDatabaseSecret, drainQueue, dropDatabase, invoke, loadHandler, sqsRecord, trackedEvent,
+  consumerBed, CONSUMER_SOURCE, createDatabaseSecret, drainQueue, dropDatabase, invoke, loadHandler, sqsRecord, trackedEvent,
   type ConsumerHandler,
 } from './harness';
 import { migrateDatabase } from '../../local/pipeline';
-import { startPostgres, type LocalPostgres } from '../../local/postgres';
+import { startPostgres, withDatabase, type LocalPostgres } from '../../local/postgres';
 import { freshDatabase, secretsManagerClient } from '../setup/test-bed';
 
 const batchOf = (size: number): SQSRecord[] => Array.from({ length: size }, () => sqsRecord(JSON.stringify(trackedEvent())));
@@ -17,12 +18,7 @@ const redelivered = (records: SQSRecord[]): SQSRecord[] => records.map((r) => sq
 const ids = (records: SQSRecord[]) => records.map((r) => r.messageId).sort();
 
 async function countEvents(databaseUrl: string): Promise<number> {
-  const client = await connect(databaseUrl);
-  try {
-    return (await client.query('SELECT count(*)::int AS n FROM events')).rows[0].n;
-  } finally {
-    await client.end();
-  }
+  return withDatabase(databaseUrl, async (client) => (await client.query('SELECT count(*)::int AS n FROM events')).rows[0].n);
 }
 
 describe('consumer when the database stops mid-stream', () => {
@@ -91,14 +87,7 @@ describe('consumer across a password rotation', () => {
   let secretArn: string;
   let handler: ConsumerHandler;
 
-  async function admin<T>(work: (client: Awaited<ReturnType<typeof connect>>) => Promise<T>): Promise<T> {
-    const client = await connect(databaseUrl);
-    try {
-      return await work(client);
-    } finally {
-      await client.end();
-    }
-  }
+  const admin = <T>(work: (client: Client) => Promise<T>): Promise<T> => withDatabase(databaseUrl, work);
   const setPassword = (password: string) => admin((c) => c.query(`ALTER ROLE ${role} PASSWORD '${password}'`));
   const putSecret = (password: string) => {
     const url = new URL(databaseUrl);
@@ -129,8 +118,7 @@ describe('consumer across a password rotation', () => {
     await dropDatabase(databaseUrl);
     const server = new URL(databaseUrl);
     server.pathname = '/postgres';
-    const client = await connect(server.toString());
-    await client.query(`DROP ROLE ${role}`).finally(() => client.end());
+    await withDatabase(server.toString(), (client) => client.query(`DROP ROLE ${role}`));
   });
 
   test('a rotated password (role and secret changed) costs no failed batch: the secret is read again on 28P01', async () => {

@@ -10,6 +10,7 @@ import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { Client } from 'pg';
 import { migrateDatabase, rdsSecret } from '../../local/pipeline';
+import { withDatabase } from '../../local/postgres';
 import { freshDatabase, freshQueues, secretsManagerClient, sqsClient } from '../setup/test-bed';
 
 export { sqsRecord, trackedEvent } from './fixtures';
@@ -97,12 +98,7 @@ export async function dropDatabase(databaseUrl: string): Promise<void> {
   const admin = new URL(databaseUrl);
   const name = admin.pathname.slice(1);
   admin.pathname = '/postgres';
-  const client = await connect(admin.toString());
-  try {
-    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
+  await withDatabase(admin.toString(), (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
 }
 
 export interface ConsumerBed {

@@ -7,9 +7,9 @@ import { execFile, execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { connect, CONSUMER_BUNDLE, createDatabaseSecret, sqsRecord, trackedEvent } from './harness';
+import { CONSUMER_BUNDLE, createDatabaseSecret, sqsRecord, trackedEvent } from './harness';
 import { migrateDatabase } from '../../local/pipeline';
-import { startPostgres, type LocalPostgres } from '../../local/postgres';
+import { startPostgres, withDatabase, type LocalPostgres } from '../../local/postgres';
 import { NODE_24 } from '../../local/runner';
 import { freshQueues } from '../setup/test-bed';
 
@@ -66,12 +66,8 @@ describe('consumer over TLS (verify-full, the default)', () => {
   test('connects and stores when the server\'s certificate chains to a trusted CA and names the host', async () => {
     const event = trackedEvent();
     expect((await invokeBundle(JSON.stringify(event), { NODE_EXTRA_CA_CERTS: path.join(dir, 'ca.pem') })).failures).toEqual([]);
-    const client = await connect(postgres.url);
-    try {
-      expect((await client.query('SELECT count(*)::int AS n FROM events WHERE event_id = $1', [event.eventId])).rows[0].n).toBe(1);
-    } finally {
-      await client.end();
-    }
+    const { rows } = await withDatabase(postgres.url, (client) => client.query('SELECT count(*)::int AS n FROM events WHERE event_id = $1', [event.eventId]));
+    expect(rows[0].n).toBe(1);
   });
 
   test('refuses a server whose certificate it cannot verify, and leaves the message for redelivery', async () => {

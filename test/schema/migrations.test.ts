@@ -1,6 +1,7 @@
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import type { Client } from 'pg';
 import { MIGRATIONS, MIGRATIONS_TABLE, runMigrations } from '../../lambda/lib/migrations';
+import { withDatabase } from '../../local/postgres';
 import { connect, createDatabaseSecret, loadHandler, MIGRATE_BUNDLE, MIGRATE_SOURCE } from '../consumer/harness';
 import { freshDatabase } from '../setup/test-bed';
 
@@ -166,12 +167,8 @@ describe.each([
       const updated = await handler(customResourceEvent('Update', created.PhysicalResourceId));
       expect(updated).toEqual({ PhysicalResourceId: 'kx-events-schema', Data: { SchemaVersion: '0001_events', Applied: '' } });
       expect(await handler(customResourceEvent('Delete', created.PhysicalResourceId))).toEqual({ PhysicalResourceId: 'kx-events-schema' });
-      const client = await connect(url);
-      try {
-        expect((await client.query("SELECT to_regclass('events') IS NOT NULL AS present")).rows[0].present).toBe(true);
-      } finally {
-        await client.end();
-      }
+      const { rows } = await withDatabase(url, (client) => client.query("SELECT to_regclass('events') IS NOT NULL AS present"));
+      expect(rows[0].present).toBe(true);
     } finally {
       delete process.env.DB_SECRET_ARN;
       delete process.env.DB_SSL_MODE;
