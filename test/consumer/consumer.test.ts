@@ -112,7 +112,7 @@ describe.each([
     expect(rows.get(orphan.eventId as string)).toMatchObject({ previous_event_id: null, claimed_previous_event_id: neverArrives });
   });
 
-  test('a batch of new events, chains included, is stored by one COPY as it is parsed; a batch with a stored event, by one INSERT … ON CONFLICT', async () => {
+  test('a batch of new events, chains included, is stored by one COPY; a batch with a stored event, by one INSERT … ON CONFLICT', async () => {
     const client = await connect(bed.databaseUrl);
     try {
       // Each committed statement that stores events leaves its verb and row count (a refused one leaves nothing).

@@ -109,7 +109,7 @@ describe('runMigrations', () => {
     }
   });
 
-  test('two runs at the same time both succeed, and exactly one applies each migration', async () => {
+  test('three runs at the same time all succeed, and exactly one applies each migration', async () => {
     const url = await freshDatabase();
     const clients = await Promise.all([connect(url), connect(url), connect(url)]);
     try {
