@@ -34,6 +34,9 @@ const MAX_BATCHING_WINDOW = Duration.seconds(300);
 const VISIBILITY_TIMEOUT_FACTOR = 6;
 const MIN_RETENTION = Duration.seconds(60);
 const MAX_RETENTION = Duration.days(14);
+/** Secrets Manager's rotation schedule: from 4 hours to 1000 days. */
+const MIN_ROTATION_INTERVAL = Duration.hours(4);
+const MAX_ROTATION_INTERVAL = Duration.days(1000);
 /** The bundles target Node.js 22. */
 const MIN_NODE_MAJOR = 22;
 /** PostgreSQL (and RDS) database names: a letter, then letters, digits or underscores, 63 characters at most. */
@@ -76,6 +79,12 @@ export function validatePipelineSettings(constructPath: string, s: PipelineSetti
     const minimum = Duration.millis(s.consumerTimeout.toMilliseconds() * VISIBILITY_TIMEOUT_FACTOR);
     if (s.visibilityTimeout.toMilliseconds() < minimum.toMilliseconds()) {
       problem('visibilityTimeout', `at least ${VISIBILITY_TIMEOUT_FACTOR} × consumerTimeout (${minimum.toHumanString()})`, s.visibilityTimeout.toHumanString());
+    }
+  }
+  if (known(s.rotationInterval)) {
+    const ms = s.rotationInterval.toMilliseconds();
+    if (ms < MIN_ROTATION_INTERVAL.toMilliseconds() || ms > MAX_ROTATION_INTERVAL.toMilliseconds()) {
+      problem('rotationInterval', `from ${MIN_ROTATION_INTERVAL.toHumanString()} to ${MAX_ROTATION_INTERVAL.toHumanString()}`, s.rotationInterval.toHumanString());
     }
   }
   retention('retentionPeriod', s.retentionPeriod);
