@@ -341,6 +341,8 @@ describe('KxEventsPipeline alarms', () => {
     template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
     for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
       expect(alarm.Properties.AlarmActions).toBeUndefined();
+      expect(alarm.Properties.OKActions).toBeUndefined();
+      expect(alarm.Properties.InsufficientDataActions).toBeUndefined();
     }
   });
 
