@@ -118,6 +118,7 @@ describe('KxEventsPipeline accepts', () => {
       maxConcurrency: parameter(stack, 'Concurrency').valueAsNumber,
       databaseName: parameter(stack, 'DatabaseName', 'String').valueAsString,
     }));
-    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: { Ref: 'BatchSize' } });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: { Ref: 'BatchSize' }, ScalingConfig: { MaximumConcurrency: { Ref: 'Concurrency' } } });
+    template.hasResourceProperties('AWS::RDS::DBInstance', { DBName: { Ref: 'DatabaseName' } });
   });
 });
