@@ -56,10 +56,12 @@ type Json = Record<string, unknown>;
 
 /**
  * One Lambda invocation's event (and context), read on demand: the body is decoded and
- * parsed at most once, and only when no header answered.
+ * parsed at most once, only when no header answered, and only when its text can hold the field.
  */
 export class LambdaRequest {
   private body?: Json | null;
+  /** The body's text, decoded, until it is parsed. */
+  private bodyText?: string;
 
   constructor(private readonly event: unknown, private readonly context?: unknown) {}
 
@@ -90,7 +92,7 @@ export class LambdaRequest {
       if (present(value)) return { value, source: `header ${label}` };
     }
     const field = sources.field;
-    const body = this.parsedBody()?.[field];
+    const body = this.bodyField(event, field);
     if (present(body)) return { value: body, source: `body.${field}` };
     const authorizer = asObject(asObject(event.requestContext)?.authorizer);
     if (authorizer) {
@@ -108,9 +110,23 @@ export class LambdaRequest {
     return present(value) ? { value, source: CLIENT_CONTEXT_SOURCE } : undefined;
   }
 
-  private parsedBody(): Json | null {
-    if (this.body === undefined) this.body = parseBody(asObject(this.event));
-    return this.body;
+  /**
+   * `field` of the JSON body. A string body is not parsed while its text cannot hold the key: most
+   * requests carry no previousEventId, and parsing a large body on every call costs more than the search.
+   */
+  private bodyField(event: Json, field: string): unknown {
+    if (this.body === undefined) {
+      const body = event.body;
+      if (typeof body !== 'string') {
+        this.body = asObject(body) ?? null; // already parsed, e.g. by a body-parser middleware
+      } else {
+        this.bodyText ??= event.isBase64Encoded === true ? Buffer.from(body, 'base64').toString('utf8') : body;
+        if (!mayHoldKey(this.bodyText, field)) return undefined;
+        this.body = parseJson(this.bodyText);
+        this.bodyText = undefined;
+      }
+    }
+    return this.body?.[field];
   }
 }
 
@@ -124,11 +140,16 @@ export function extractPreviousEventId(event: unknown): string | null {
   return new LambdaRequest(event).previousEventId();
 }
 
-function parseBody(event: Json | undefined): Json | null {
-  const body = event?.body;
-  if (typeof body !== 'string') return asObject(body) ?? null; // already parsed, e.g. by a body-parser middleware
+/**
+ * Whether JSON `text` can have the key `field`: only when it holds the name as is, or holds a `\u`
+ * escape, the one JSON escape that can spell a letter.
+ */
+function mayHoldKey(text: string, field: string): boolean {
+  return text.includes(field) || text.includes('\\u');
+}
+
+function parseJson(text: string): Json | null {
   try {
-    const text = event?.isBase64Encoded === true ? Buffer.from(body, 'base64').toString('utf8') : body;
     return asObject(JSON.parse(text)) ?? null;
   } catch {
     return null; // not JSON: ignored, as the seed promises

@@ -1,5 +1,6 @@
 import { LogRecorder, recordLogs } from './log-records';
 import { extractClientId, extractPreviousEventId } from '../src/extraction';
+import { createTrackedEvent } from '../src/tracked-event';
 
 const UUID_A = '6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b';
 const UUID_B = '0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d';
@@ -183,6 +184,25 @@ describe('extractPreviousEventId', () => {
     expect(extractPreviousEventId(fromAuthorizer)).toBe(UUID_C);
     const { requestContext: _authorizer, ...fromEvent } = fromAuthorizer;
     expect(extractPreviousEventId(fromEvent)).toBe(UUID_D);
+  });
+
+  test('a body key spelled with \\u escapes is read', () => {
+    expect(extractPreviousEventId({ body: `{"previous\\u0045ventId":"${UUID_A}"}` })).toBe(UUID_A);
+    expect(extractClientId({ body: '{"client\\u0049d":"acme"}' })).toBe('acme');
+  });
+
+  test('the body is parsed once, and not at all when its text cannot hold the key', () => {
+    const parse = jest.spyOn(JSON, 'parse'); // observed: the real parse runs
+    try {
+      const body = JSON.stringify({ name: 'Ada', items: ['a', 'b'] });
+      expect(createTrackedEvent('user', 'user_created', { headers: { 'X-Client-Id': 'acme' }, body })).toMatchObject({ clientId: 'acme' });
+      expect(parse).not.toHaveBeenCalled();
+      const withBoth = JSON.stringify({ clientId: 'acme', previousEventId: UUID_A });
+      expect(createTrackedEvent('user', 'user_created', { body: withBoth })).toMatchObject({ clientId: 'acme', previousEventId: UUID_A });
+      expect(parse).toHaveBeenCalledTimes(1);
+    } finally {
+      parse.mockRestore();
+    }
   });
 
   test('null, without a warning, when absent', () => {
