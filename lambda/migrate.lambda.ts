@@ -11,7 +11,7 @@ import { MIGRATIONS, runMigrations } from './lib/migrations';
 import { log } from './lib/telemetry';
 
 /** One schema per database: the resource keeps this id, so an Update never replaces it. */
-export const SCHEMA_RESOURCE_ID = 'kx-events-schema';
+const SCHEMA_RESOURCE_ID = 'kx-events-schema';
 
 export interface MigrationResponse {
   readonly PhysicalResourceId: string;

@@ -15,7 +15,7 @@ export const AWS_CLIENT_CONFIG = {
 
 /** How the connection to PostgreSQL is secured. */
 export type SslMode = 'verify-full' | 'disable';
-export const SSL_MODES: readonly SslMode[] = ['verify-full', 'disable'];
+const SSL_MODES: readonly SslMode[] = ['verify-full', 'disable'];
 
 export interface DatabaseSettings {
   /** DB_SECRET_ARN: the RDS secret (host, port, username, password, dbname). */

@@ -9,10 +9,10 @@ import { Client, DatabaseError, type ClientConfig } from 'pg';
 import { AWS_CLIENT_CONFIG, type DatabaseSettings } from './configuration';
 
 /** Connecting gives up after this long (a stopped or unreachable server). */
-export const CONNECT_TIMEOUT_MS = 5_000;
+const CONNECT_TIMEOUT_MS = 5_000;
 
 /** The fields of an RDS secret that a connection needs. */
-export interface DatabaseSecret {
+interface DatabaseSecret {
   readonly host: string;
   readonly port: number;
   readonly username: string;
@@ -42,19 +42,16 @@ export interface DatabaseConnectionOptions {
   readonly applicationName: string;
   /** The server cancels a statement after this long; the client stops waiting 5 s later. */
   readonly statementTimeoutMs: number;
-  /** @default - a client for the function's region, with AWS_CLIENT_CONFIG's timeouts, created on first use */
-  readonly secrets?: SecretsManagerClient;
 }
 
 export class DatabaseConnection {
   private connection?: Promise<Client>;
   private client?: Client;
   private secret?: Promise<DatabaseSecret>;
+  /** Created on first use: a client for the function's region, with AWS_CLIENT_CONFIG's timeouts. */
   private secrets?: SecretsManagerClient;
 
-  constructor(private readonly settings: DatabaseSettings, private readonly options: DatabaseConnectionOptions) {
-    this.secrets = options.secrets;
-  }
+  constructor(private readonly settings: DatabaseSettings, private readonly options: DatabaseConnectionOptions) {}
 
   /**
    * Runs `work` on the open connection, connecting first when there is none. After
@@ -145,7 +142,7 @@ function connectionConfig(secret: DatabaseSecret, sslMode: DatabaseSettings['ssl
 }
 
 /** Reads and checks the RDS secret. Its values never appear in an error. */
-export async function readDatabaseSecret(secrets: SecretsManagerClient, secretArn: string): Promise<DatabaseSecret> {
+async function readDatabaseSecret(secrets: SecretsManagerClient, secretArn: string): Promise<DatabaseSecret> {
   let text: string | undefined;
   try {
     text = (await secrets.send(new (secretsSdk().GetSecretValueCommand)({ SecretId: secretArn }))).SecretString;

@@ -27,7 +27,10 @@ export interface DeadLetter {
 const sqsSdk = (): typeof import('@aws-sdk/client-sqs') => require('@aws-sdk/client-sqs');
 
 export class DeadLetterQueue {
-  constructor(private readonly queueUrl: string, private sqs?: SQSClient) {}
+  /** Created when a first message is dead-lettered. */
+  private sqs?: SQSClient;
+
+  constructor(private readonly queueUrl: string) {}
 
   /**
    * Sends the letters; returns the message ids of those that could not be sent

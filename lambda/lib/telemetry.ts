@@ -5,7 +5,7 @@
  */
 
 /** CloudWatch namespace of the consumer's metrics; their dimension is FunctionName. */
-export const METRICS_NAMESPACE = 'KxEvents';
+const METRICS_NAMESPACE = 'KxEvents';
 
 /** The counts of one batch. received = inserted + duplicates + invalid + deferred + failed. */
 export interface BatchCounts {
