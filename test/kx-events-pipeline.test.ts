@@ -581,7 +581,10 @@ describe('KxEventsPipeline grants', () => {
     const publisher = s.node.findChild('Publisher') as iam.Role;
     const statements = statementsOfRole(t, s, publisher);
     expect(statements).toContainEqual(expect.objectContaining({ Action: expect.arrayContaining(['sqs:SendMessage']), Resource: s.resolve(p.queue.queueArn) }));
-    expect(statements).toContainEqual(expect.objectContaining({ Action: expect.arrayContaining(['kms:GenerateDataKey*', 'kms:Encrypt']) }));
+    expect(statements).toContainEqual(expect.objectContaining({
+      Action: expect.arrayContaining(['kms:GenerateDataKey*', 'kms:Encrypt']),
+      Resource: s.resolve(p.encryptionKey.keyArn),
+    }));
     expect(statements.filter(st => actionsOf(st).some(a => a.startsWith('sqs:'))).map(st => st.Resource)).toEqual([s.resolve(p.queue.queueArn)]);
   });
 
