@@ -108,10 +108,6 @@ export interface ConsumerBed {
   readonly secretArn: string;
 }
 
-/**
- * A consumer as a new container runs it (from source or the bundle), on its own
- * migrated database, secret and dead-letter queue.
- */
 export interface ConsumerBedOptions {
   /** @default 3 */
   readonly maxReceiveCount?: number;
@@ -121,6 +117,10 @@ export interface ConsumerBedOptions {
   readonly deadLetterQueueUrl?: string;
 }
 
+/**
+ * A consumer as a new container runs it (from source or the bundle), on its own
+ * migrated database, secret and dead-letter queue.
+ */
 export async function consumerBed(modulePath: string, options: ConsumerBedOptions = {}): Promise<ConsumerBed> {
   const databaseUrl = options.databaseUrl ?? await freshDatabase();
   await migrateDatabase(databaseUrl);
