@@ -12,21 +12,16 @@ import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createQueuePair, type QueuePair, type QueuePairOptions } from './aws';
 import { withDatabase } from './postgres';
 import { EventSourceRunner, type EventSourceMappingSettings } from './runner';
-import { startStandIns } from './stand-ins';
+import { startStandIns, type StandInsOptions } from './stand-ins';
 import { REASON_ATTRIBUTE } from '../lambda/lib/dead-letter-queue';
 import { runMigrations } from '../lambda/lib/migrations';
 
-export interface LocalPipelineOptions {
-  /** @default - DATABASE_URL, else a new embedded PostgreSQL 16 */
-  readonly databaseUrl?: string;
-  /** @default - AWS_ENDPOINT_URL, else a new moto server */
-  readonly awsEndpoint?: string;
+/** The servers (databaseUrl, awsEndpoint) as for the stand-ins; `progress` is told each step as it starts. */
+export interface LocalPipelineOptions extends StandInsOptions {
   /** @default - the construct's: maxReceiveCount 3, visibility timeout 300 s */
   readonly queue?: QueuePairOptions;
   /** Prefix of the queue and secret names; a random suffix keeps each run apart. @default 'kx-events' */
   readonly name?: string;
-  /** Told each step as it starts. */
-  readonly progress?: (step: string) => void;
 }
 
 export interface LocalPipeline {
@@ -62,7 +57,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     for (const stop of stops.splice(0).reverse()) await stop();
   };
   try {
-    const standIns = await startStandIns({ databaseUrl: options.databaseUrl, awsEndpoint: options.awsEndpoint, progress });
+    const standIns = await startStandIns(options);
     stops.push(() => standIns.stop());
     const { databaseUrl, awsEndpoint } = standIns;
 
