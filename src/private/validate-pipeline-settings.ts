@@ -37,6 +37,9 @@ const MAX_RETENTION = Duration.days(14);
 /** Secrets Manager's rotation schedule: from 4 hours to 1000 days. */
 const MIN_ROTATION_INTERVAL = Duration.hours(4);
 const MAX_ROTATION_INTERVAL = Duration.days(1000);
+/** RDS for PostgreSQL on gp3: from 20 GiB to 64 TiB. */
+const MIN_STORAGE_GIB = 20;
+const MAX_STORAGE_GIB = 65_536;
 /** The bundles target Node.js 22. */
 const MIN_NODE_MAJOR = 22;
 /** PostgreSQL (and RDS) database names: a letter, then letters, digits or underscores, 63 characters at most. */
@@ -97,8 +100,8 @@ export function validatePipelineSettings(constructPath: string, s: PipelineSetti
   wholeSeconds('deadLetterRetentionPeriod', s.deadLetterRetentionPeriod);
   wholeSeconds('consumerTimeout', s.consumerTimeout);
 
-  integerInRange('allocatedStorageGiB', s.allocatedStorageGiB, 1, Infinity);
-  integerInRange('maxAllocatedStorageGiB', s.maxAllocatedStorageGiB, 1, Infinity);
+  integerInRange('allocatedStorageGiB', s.allocatedStorageGiB, MIN_STORAGE_GIB, MAX_STORAGE_GIB);
+  integerInRange('maxAllocatedStorageGiB', s.maxAllocatedStorageGiB, MIN_STORAGE_GIB, MAX_STORAGE_GIB);
   if (known(s.allocatedStorageGiB) && known(s.maxAllocatedStorageGiB) && s.allocatedStorageGiB > s.maxAllocatedStorageGiB) {
     problem('allocatedStorageGiB', `at most maxAllocatedStorageGiB (${s.maxAllocatedStorageGiB})`, `${s.allocatedStorageGiB}`);
   }
@@ -120,7 +123,7 @@ export function validatePipelineSettings(constructPath: string, s: PipelineSetti
   function integerInRange(prop: string, value: number, min: number, max: number): void {
     if (!known(value)) return;
     if (!Number.isInteger(value) || value < min || value > max) {
-      problem(prop, max === Infinity ? `an integer of ${min} or more` : `an integer from ${min} to ${max}`, `${value}`);
+      problem(prop, `an integer from ${min} to ${max}`, `${value}`);
     }
   }
 
