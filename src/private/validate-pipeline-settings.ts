@@ -32,8 +32,14 @@ const MIN_BATCHING_WINDOW = Duration.seconds(1);
 const MAX_BATCHING_WINDOW = Duration.seconds(300);
 /** AWS's guidance for SQS event sources: the visibility timeout is at least six times the function's timeout. */
 const VISIBILITY_TIMEOUT_FACTOR = 6;
+/** SQS's largest visibility timeout. */
+const MAX_VISIBILITY_TIMEOUT = Duration.hours(12);
+/** SQS's message retention period. */
 const MIN_RETENTION = Duration.seconds(60);
 const MAX_RETENTION = Duration.days(14);
+/** Lambda's function timeout. */
+const MIN_FUNCTION_TIMEOUT = Duration.seconds(1);
+const MAX_FUNCTION_TIMEOUT = Duration.minutes(15);
 /** Secrets Manager's rotation schedule: from 4 hours to 1000 days. */
 const MIN_ROTATION_INTERVAL = Duration.hours(4);
 const MAX_ROTATION_INTERVAL = Duration.days(1000);
@@ -84,14 +90,11 @@ export function validatePipelineSettings(constructPath: string, s: PipelineSetti
       problem('visibilityTimeout', `at least ${VISIBILITY_TIMEOUT_FACTOR} × consumerTimeout (${minimum.toHumanString()})`, s.visibilityTimeout.toHumanString());
     }
   }
-  if (known(s.rotationInterval)) {
-    const ms = s.rotationInterval.toMilliseconds();
-    if (ms < MIN_ROTATION_INTERVAL.toMilliseconds() || ms > MAX_ROTATION_INTERVAL.toMilliseconds()) {
-      problem('rotationInterval', `from ${MIN_ROTATION_INTERVAL.toHumanString()} to ${MAX_ROTATION_INTERVAL.toHumanString()}`, s.rotationInterval.toHumanString());
-    }
-  }
-  retention('retentionPeriod', s.retentionPeriod);
-  retention('deadLetterRetentionPeriod', s.deadLetterRetentionPeriod);
+  durationInRange('visibilityTimeout', s.visibilityTimeout, Duration.seconds(0), MAX_VISIBILITY_TIMEOUT);
+  durationInRange('consumerTimeout', s.consumerTimeout, MIN_FUNCTION_TIMEOUT, MAX_FUNCTION_TIMEOUT);
+  durationInRange('rotationInterval', s.rotationInterval, MIN_ROTATION_INTERVAL, MAX_ROTATION_INTERVAL);
+  durationInRange('retentionPeriod', s.retentionPeriod, MIN_RETENTION, MAX_RETENTION);
+  durationInRange('deadLetterRetentionPeriod', s.deadLetterRetentionPeriod, MIN_RETENTION, MAX_RETENTION);
   // SQS and Lambda take these in whole seconds: aws-cdk-lib's conversion would throw a bare error
   // halfway through building the pipeline.
   wholeSeconds('maxBatchingWindow', s.maxBatchingWindow);
@@ -134,11 +137,11 @@ export function validatePipelineSettings(constructPath: string, s: PipelineSetti
     }
   }
 
-  function retention(prop: string, value: Duration): void {
+  function durationInRange(prop: string, value: Duration, min: Duration, max: Duration): void {
     if (!known(value)) return;
     const ms = value.toMilliseconds();
-    if (ms < MIN_RETENTION.toMilliseconds() || ms > MAX_RETENTION.toMilliseconds()) {
-      problem(prop, `from ${MIN_RETENTION.toHumanString()} to ${MAX_RETENTION.toHumanString()}`, value.toHumanString());
+    if (ms < min.toMilliseconds() || ms > max.toMilliseconds()) {
+      problem(prop, `from ${min.toHumanString()} to ${max.toHumanString()}`, value.toHumanString());
     }
   }
 }
