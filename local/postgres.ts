@@ -158,9 +158,16 @@ function binaries(): string {
   const copy = path.join(os.tmpdir(), `kx-events-${path.basename(path.dirname(native))}-${fs.statSync(native).mtimeMs}`);
   if (!fs.existsSync(path.join(copy, 'bin', 'postgres'))) {
     const staging = `${copy}.${process.pid}`;
-    fs.cpSync(native, staging, { recursive: true, verbatimSymlinks: true });
-    execFileSync('chmod', ['-R', 'a+rX', staging]);
-    fs.renameSync(staging, copy);
+    try {
+      fs.cpSync(native, staging, { recursive: true, verbatimSymlinks: true });
+      execFileSync('chmod', ['-R', 'a+rX', staging]);
+      fs.renameSync(staging, copy);
+    } catch (err) {
+      // Processes starting at once each make a copy; the first to rename it wins, and the others use it.
+      if (!fs.existsSync(path.join(copy, 'bin', 'postgres'))) throw err;
+    } finally {
+      fs.rmSync(staging, { recursive: true, force: true });
+    }
   }
   return path.join(copy, 'bin');
 }
