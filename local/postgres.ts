@@ -116,9 +116,12 @@ function launch(postgres: string, args: string[], owner: Owner | undefined): Pro
       reject(new Error(`postgres exited with ${code} before it was ready:\n${log}`));
     };
     const deadline = setTimeout(() => {
+      // Rejected once the server has exited, so that the caller can remove its data folder.
       child.removeListener('exit', onExit);
+      child.stderr!.removeAllListeners('data');
+      child.stderr!.resume();
+      child.once('exit', () => reject(new Error(`postgres was not ready within ${READY_TIMEOUT_MS / 1000} s:\n${log}`)));
       child.kill('SIGKILL');
-      reject(new Error(`postgres was not ready within ${READY_TIMEOUT_MS / 1000} s:\n${log}`));
     }, READY_TIMEOUT_MS);
     child.once('exit', onExit);
     child.stderr!.on('data', (chunk: Buffer) => {
