@@ -11,7 +11,7 @@ import { compileInMode, DECORATOR_MODES } from '../packages/kx-events-decorators
 const ROOT = path.resolve(__dirname, '..');
 const DECORATORS = path.join(ROOT, 'packages', 'kx-events-decorators');
 // Inside the package's node_modules, so that `@middy/core` resolves as it does for users.
-const SNIPPETS = path.join(DECORATORS, 'node_modules', '.cache', 'readme-snippets');
+const CACHE = path.join(DECORATORS, 'node_modules', '.cache');
 
 const snippets = [...fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8').matchAll(/^```TypeScript\n([\s\S]*?)^```$/gm)]
   .map((match) => match[1]);
@@ -22,11 +22,13 @@ function asLocalSource(code: string, file: string): string {
   return code.replace(/from 'kx-events-decorators(\/[a-z]+)?'/g, (_m, subpath: string | undefined) => `from '${src}${subpath ?? ''}'`);
 }
 
+// A folder of this run's own: test runs at the same time must not write over or remove each other's snippets.
+let snippetsDir: string;
 beforeAll(() => {
-  fs.rmSync(SNIPPETS, { recursive: true, force: true });
-  fs.mkdirSync(SNIPPETS, { recursive: true });
+  fs.mkdirSync(CACHE, { recursive: true });
+  snippetsDir = fs.mkdtempSync(path.join(CACHE, 'readme-snippets-'));
 });
-afterAll(() => fs.rmSync(SNIPPETS, { recursive: true, force: true }));
+afterAll(() => fs.rmSync(snippetsDir, { recursive: true, force: true }));
 
 test('the README shows the decorator, the wrapper and the middleware', () => {
   expect(snippets.map((code) => code.match(/import \{ (\w+) \}/)?.[1])).toEqual(['EventTracking', 'withEventTracking', 'eventTracking']);
@@ -35,7 +37,7 @@ test('the README shows the decorator, the wrapper and the middleware', () => {
 describe.each(DECORATOR_MODES)('README handler snippets with %s decorators', (mode) => {
   test('compile without a diagnostic', () => {
     const files = snippets.map((code, i) => {
-      const file = path.join(SNIPPETS, mode, `snippet-${i + 1}.ts`);
+      const file = path.join(snippetsDir, mode, `snippet-${i + 1}.ts`);
       fs.mkdirSync(path.dirname(file), { recursive: true });
       fs.writeFileSync(file, asLocalSource(code, file));
       return file;
