@@ -51,14 +51,14 @@ export interface KxEventsPipelineProps {
   readonly databaseInstanceType?: ec2.InstanceType;
 
   /**
-   * The database's allocated storage, in GiB.
+   * The database's allocated storage, in GiB: 20 to 65,536 (gp3), and at most `maxAllocatedStorageGiB`.
    *
    * @default 20
    */
   readonly allocatedStorageGiB?: number;
 
   /**
-   * The upper limit of storage autoscaling, in GiB.
+   * The upper limit of storage autoscaling, in GiB: 20 to 65,536.
    *
    * @default 100
    */
@@ -100,7 +100,7 @@ export interface KxEventsPipelineProps {
   readonly databaseName?: string;
 
   /**
-   * How often the database credentials are rotated.
+   * How often the database credentials are rotated: 4 hours to 1,000 days.
    *
    * @default Duration.days(30)
    */
@@ -115,7 +115,7 @@ export interface KxEventsPipelineProps {
   readonly batchSize?: number;
 
   /**
-   * How long Lambda gathers messages before it invokes the consumer: at most 300 seconds.
+   * How long Lambda gathers messages before it invokes the consumer: whole seconds, at most 300.
    *
    * @default - none: the consumer is invoked as soon as messages are available
    */
@@ -130,7 +130,7 @@ export interface KxEventsPipelineProps {
   readonly maxConcurrency?: number;
 
   /**
-   * The events queue's visibility timeout: at least 6 × `consumerTimeout`.
+   * The events queue's visibility timeout: whole seconds, at least 6 × `consumerTimeout` and at most 12 hours.
    *
    * @default Duration.minutes(5)
    */
@@ -144,14 +144,14 @@ export interface KxEventsPipelineProps {
   readonly maxReceiveCount?: number;
 
   /**
-   * How long the events queue keeps a message: 60 seconds to 14 days.
+   * How long the events queue keeps a message: whole seconds, 60 seconds to 14 days.
    *
    * @default Duration.days(4)
    */
   readonly retentionPeriod?: Duration;
 
   /**
-   * How long the dead-letter queue keeps a message: 60 seconds to 14 days. A message that is redriven
+   * How long the dead-letter queue keeps a message: whole seconds, 60 seconds to 14 days. A message that is redriven
    * keeps its original enqueue time, so keep this longer than `retentionPeriod`.
    *
    * @default Duration.days(14)
@@ -159,7 +159,7 @@ export interface KxEventsPipelineProps {
   readonly deadLetterRetentionPeriod?: Duration;
 
   /**
-   * The consumer function's timeout.
+   * The consumer function's timeout: whole seconds, 1 second to 15 minutes.
    *
    * @default Duration.seconds(30)
    */
