@@ -1,6 +1,6 @@
-import { App, CloudFormationValidatePlugin, PolicyViolation, Stack } from 'aws-cdk-lib';
+import { CloudFormationValidatePlugin, PolicyViolation, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { pipelineScenarios } from './kx-events-pipeline.harness';
+import { pipelineScenarios, testApp } from './kx-events-pipeline.harness';
 import { KxEventsPipeline, KxEventsPipelineProps } from '../src';
 
 /**
@@ -9,7 +9,7 @@ import { KxEventsPipeline, KxEventsPipelineProps } from '../src';
  * a warning fails synthesis too.
  */
 function cloudFormationFindings(build: (stack: Stack) => void, strict = true): PolicyViolation[] {
-  const app = new App({ context: { '@aws-cdk/core:strictCfnValidateErrors': strict } });
+  const app = testApp({ context: { '@aws-cdk/core:strictCfnValidateErrors': strict } });
   const stack = new Stack(app, 'Events');
   build(stack);
   const template = app.synth().getStackByName(stack.stackName).templateFullPath;

@@ -1,8 +1,25 @@
-import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
+import { mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import * as path from 'path';
+import { App, AppProps, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { KxEventsPipeline, KxEventsPipelineProps } from '../src';
+
+/**
+ * An App that writes its cloud assembly into this test file's own folder, removed when the file is done.
+ * An App given no outdir makes a cdk.out folder in the temp folder, even if it never synthesizes, and
+ * leaves it there (about 150 folders and 70 MB a test run).
+ */
+export function testApp(props: Omit<AppProps, 'outdir'> = {}): App {
+  outdir ??= mkdtempSync(path.join(tmpdir(), 'kx-cdk-out-'));
+  return new App({ ...props, outdir });
+}
+let outdir: string | undefined;
+afterAll(() => {
+  if (outdir) rmSync(outdir, { recursive: true, force: true });
+});
 
 /** The one harness of the construct's tests: a pipeline in a stack of its own. */
 export interface PipelineUnderTest {
@@ -20,7 +37,7 @@ export function pipelineStack(
   props: KxEventsPipelineProps | ((stack: Stack) => KxEventsPipelineProps) = {},
   after?: (pipeline: KxEventsPipeline, stack: Stack) => void,
 ): PipelineUnderTest {
-  const stack = new Stack(new App(), 'Events');
+  const stack = new Stack(testApp(), 'Events');
   const pipeline = new KxEventsPipeline(stack, 'Pipeline', typeof props === 'function' ? props(stack) : props);
   after?.(pipeline, stack);
   return { stack, pipeline, template: Template.fromStack(stack), annotations: Annotations.fromStack(stack) };

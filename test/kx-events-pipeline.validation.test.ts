@@ -1,13 +1,13 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { ownVpc, parameter, pipelineStack } from './kx-events-pipeline.harness';
+import { ownVpc, parameter, pipelineStack, testApp } from './kx-events-pipeline.harness';
 import { KxEventsPipeline, KxEventsPipelineProps } from '../src';
 
 /** The construct's error for these props, or undefined when it accepts them. */
 function errorFor(props: KxEventsPipelineProps): Error | undefined {
   try {
-    new KxEventsPipeline(new Stack(new App(), 'Events'), 'Pipeline', props);
+    new KxEventsPipeline(new Stack(testApp(), 'Events'), 'Pipeline', props);
     return undefined;
   } catch (error) {
     return error as Error;
@@ -75,7 +75,7 @@ describe('KxEventsPipeline fails when', () => {
   });
 
   test('nothing is built before the props are checked', () => {
-    const stack = new Stack(new App(), 'Events');
+    const stack = new Stack(testApp(), 'Events');
     expect(() => new KxEventsPipeline(stack, 'Pipeline', { batchSize: 0 })).toThrow();
     expect(stack.node.findAll().filter(c => c.node.path.startsWith('Events/Pipeline/'))).toEqual([]);
   });

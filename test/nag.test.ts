@@ -1,12 +1,12 @@
-import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { pipelineScenarios } from './kx-events-pipeline.harness';
+import { pipelineScenarios, testApp } from './kx-events-pipeline.harness';
 import { KxEventsPipeline, KxEventsPipelineProps } from '../src';
 
 /** Synthesizes a stack under the AwsSolutions pack: throws "Validation failed" on any unacknowledged finding. */
 function synthWithAwsSolutions(build: (stack: Stack) => void): void {
-  const app = new App();
+  const app = testApp();
   build(new Stack(app, 'Events'));
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   app.synth();
@@ -36,7 +36,7 @@ describe('cdk-nag AwsSolutions', () => {
   });
 
   test('multiAz: true removes the multi-AZ acknowledgement', () => {
-    const app = new App();
+    const app = testApp();
     const stack = new Stack(app, 'Events');
     const pipeline = new KxEventsPipeline(stack, 'Pipeline', { multiAz: true });
     const report = new AwsSolutionsChecks(app).validateScope(app);
@@ -47,7 +47,7 @@ describe('cdk-nag AwsSolutions', () => {
   });
 
   test('every acknowledgement gives its reason', () => {
-    const app = new App();
+    const app = testApp();
     const pipeline = new KxEventsPipeline(new Stack(app, 'Events'), 'Pipeline');
     const reasons = acknowledgements(pipeline).map(([, reason]) => reason);
     expect(reasons.length).toBeGreaterThanOrEqual(9);
