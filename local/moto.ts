@@ -23,13 +23,12 @@ export interface LocalMoto {
  * Creates the venv and installs moto when it is missing or its pins changed.
  * Safe when several processes call it at once.
  */
-export function ensureMoto(log: (line: string) => void = () => undefined): string {
+function ensureMoto(): string {
   const stamp = path.join(VENV, '.requirements');
   const wanted = fs.readFileSync(REQUIREMENTS, 'utf8');
   if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === wanted) return PYTHON;
   withLock(`${VENV}.lock`, () => {
     if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === wanted) return;
-    log(`installing moto into ${path.relative(PROJECT_ROOT, VENV)} (first run only)…`);
     if (!fs.existsSync(PYTHON)) execFileSync('python3', ['-m', 'venv', VENV], { stdio: 'pipe' });
     execFileSync(PYTHON, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', REQUIREMENTS], { stdio: ['ignore', 'pipe', 'inherit'] });
     fs.writeFileSync(stamp, wanted);
@@ -52,6 +51,7 @@ export async function startMoto(options: { port?: number } = {}): Promise<LocalM
   try {
     await waitUntilServing(endpoint, child, () => log);
   } catch (err) {
+    process.removeListener('exit', killOnExit);
     child.kill('SIGKILL');
     throw err;
   }

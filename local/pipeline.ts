@@ -29,7 +29,6 @@ export interface LocalPipeline {
   readonly databaseUrl: string;
   readonly awsEndpoint: string;
   readonly queues: QueuePair;
-  readonly secretArn: string;
   /** The migrations this start applied (none when the schema was current). */
   readonly appliedMigrations: readonly string[];
   /** The consumer's environment, as the construct sets it, pointed at the local stand-ins. */
@@ -85,7 +84,6 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       databaseUrl,
       awsEndpoint,
       queues,
-      secretArn: secretArn!,
       appliedMigrations,
       consumerEnvironment,
       sqs,

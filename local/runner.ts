@@ -180,7 +180,7 @@ export function onBatchSummary(runner: EventSourceRunner, listener: (summary: Ba
 }
 
 /** Validates the settings as Lambda does, and fills in the construct's defaults. */
-export function mappingSettings(settings: EventSourceMappingSettings): Required<EventSourceMappingSettings> {
+function mappingSettings(settings: EventSourceMappingSettings): Required<EventSourceMappingSettings> {
   const resolved = {
     batchSize: settings.batchSize ?? 10,
     maxBatchingWindowSeconds: settings.maxBatchingWindowSeconds ?? 0,
@@ -204,7 +204,7 @@ export function mappingSettings(settings: EventSourceMappingSettings): Required<
 }
 
 /** The record Lambda builds from a received message. */
-export function toSqsRecord(message: Message, queueArn: string): SQSRecord {
+function toSqsRecord(message: Message, queueArn: string): SQSRecord {
   const attributes = Object.fromEntries(Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [name, lambdaAttribute(value)]));
   return {
     messageId: message.MessageId!,
