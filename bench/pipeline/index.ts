@@ -163,8 +163,9 @@ function report(results: readonly Result[]): void {
   const pct = (ms: number, r: Result) => `${((100 * ms) / (r.slots * r.seconds * 1000)).toFixed(0).padStart(3)} %`;
   const col = (s: string) => s.padStart(14);
   const cores = os.cpus().length;
+  const slots = results[0].slots;
   const lines = [
-    `bench/pipeline: ${EVENTS} events, decorators' publishEvents → moto SQS → runner (maxConcurrency 5) → bundled consumer (Node 24) → PostgreSQL 16`,
+    `bench/pipeline: ${EVENTS} events, decorators' publishEvents → moto SQS → runner (maxConcurrency ${slots}) → bundled consumer (Node 24) → PostgreSQL 16`,
     machine(),
     '',
     `${''.padEnd(34)}${results.map((r) => col(r.name)).join('')}`,
@@ -174,7 +175,7 @@ function report(results: readonly Result[]): void {
     `${'mean batch'.padEnd(34)}${results.map((r) => col(r.meanBatch.toFixed(1))).join('')}`,
     `${'producer keeps in the queue, max'.padEnd(34)}${results.map((r) => col(String(r.backlog))).join('')}`,
     '',
-    'slot time (5 slots × wall time), measured:',
+    `slot time (${slots} slots × wall time), measured:`,
     ...([
       ['receive', 'ReceiveMessage, returned messages'],
       ['delete', 'DeleteMessageBatch'],
