@@ -1,10 +1,10 @@
-import { randomUUID } from 'crypto';
 import { TrackedEvent } from './contract';
+import { newEventId } from './event-id';
 import { CLIENT_ID_LOOKED_IN, LambdaRequest } from './extraction';
 import { writeLog } from './log';
 
 /**
- * A new TrackedEvent for a Lambda invocation: a fresh eventId and occurredAt, the clientId and
+ * A new TrackedEvent for a Lambda invocation: a fresh, time-ordered eventId (UUIDv7) and occurredAt, the clientId and
  * previousEventId extracted from `event` (and `context`), then the `extra` fields, which win over
  * what was extracted. `entityType` and `eventType` come from the arguments.
  *
@@ -28,7 +28,7 @@ export function createTrackedEvent(
     });
     return null;
   }
-  const tracked: TrackedEvent = { eventId: randomUUID(), clientId, entityType, eventType, occurredAt: new Date().toISOString() };
+  const tracked: TrackedEvent = { eventId: newEventId(), clientId, entityType, eventType, occurredAt: new Date().toISOString() };
   const previousEventId = extra?.previousEventId ?? request.previousEventId();
   if (previousEventId !== null) tracked.previousEventId = previousEventId;
   if (extra) {
