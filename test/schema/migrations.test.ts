@@ -33,6 +33,10 @@ const SEED_INDEXES = [
   'idx_events_user_time',
 ];
 
+/** Every migration's version, in order, and the last one: the schema version a fresh database reaches. */
+const VERSIONS = MIGRATIONS.map((m) => m.version);
+const LATEST = VERSIONS[VERSIONS.length - 1];
+
 async function describeSchema(client: Client) {
   const columns = await client.query(`
     SELECT column_name, data_type, character_maximum_length, is_nullable, column_default
@@ -52,7 +56,7 @@ describe('runMigrations', () => {
   test('creates the seed schema: columns, types, the self-referencing FK with ON DELETE SET NULL, and all six indexes', async () => {
     const client = await connect(await freshDatabase());
     try {
-      expect(await runMigrations(client)).toEqual({ applied: MIGRATIONS.map((m) => m.version) });
+      expect(await runMigrations(client)).toEqual({ applied: VERSIONS });
       const schema = await describeSchema(client);
 
       expect(schema.columns.map((c) => [c.column_name, c.data_type, c.character_maximum_length, c.is_nullable])).toEqual(SEED_COLUMNS);
@@ -100,10 +104,10 @@ describe('runMigrations', () => {
   test('runs twice without error, and records each version once', async () => {
     const client = await connect(await freshDatabase());
     try {
-      expect((await runMigrations(client)).applied).toEqual(['0001_events']);
+      expect((await runMigrations(client)).applied).toEqual(VERSIONS);
       expect(await runMigrations(client)).toEqual({ applied: [] });
-      const { rows } = await client.query(`SELECT version FROM ${MIGRATIONS_TABLE}`);
-      expect(rows).toEqual([{ version: '0001_events' }]);
+      const { rows } = await client.query(`SELECT version FROM ${MIGRATIONS_TABLE} ORDER BY version`);
+      expect(rows).toEqual(VERSIONS.map((version) => ({ version })));
     } finally {
       await client.end();
     }
@@ -114,7 +118,7 @@ describe('runMigrations', () => {
     const clients = await Promise.all([connect(url), connect(url), connect(url)]);
     try {
       const results = await Promise.all(clients.map((client) => runMigrations(client)));
-      expect(results.flatMap((r) => r.applied)).toEqual(['0001_events']);
+      expect(results.flatMap((r) => r.applied)).toEqual(VERSIONS);
       const { rows } = await clients[0].query("SELECT count(*)::int AS n FROM pg_indexes WHERE tablename = 'events' AND indexname LIKE 'idx_events_%'");
       expect(rows[0].n).toBe(6);
     } finally {
@@ -163,9 +167,9 @@ describe.each([
     Object.assign(process.env, { DB_SECRET_ARN: await createDatabaseSecret(url), DB_SSL_MODE: 'disable' });
     try {
       const created = await handler(customResourceEvent('Create'));
-      expect(created).toEqual({ PhysicalResourceId: 'kx-events-schema', Data: { SchemaVersion: '0001_events', Applied: '0001_events' } });
+      expect(created).toEqual({ PhysicalResourceId: 'kx-events-schema', Data: { SchemaVersion: LATEST, Applied: VERSIONS.join(',') } });
       const updated = await handler(customResourceEvent('Update', created.PhysicalResourceId));
-      expect(updated).toEqual({ PhysicalResourceId: 'kx-events-schema', Data: { SchemaVersion: '0001_events', Applied: '' } });
+      expect(updated).toEqual({ PhysicalResourceId: 'kx-events-schema', Data: { SchemaVersion: LATEST, Applied: '' } });
       expect(await handler(customResourceEvent('Delete', created.PhysicalResourceId))).toEqual({ PhysicalResourceId: 'kx-events-schema' });
       const { rows } = await withDatabase(url, (client) => client.query("SELECT to_regclass('events') IS NOT NULL AS present"));
       expect(rows[0].present).toBe(true);
