@@ -71,7 +71,7 @@ describe('a decorated handler, publishing to moto', () => {
     const arrived = JSON.parse(message.Body!) as TrackedEvent;
     expect(validateTrackedEvent(arrived)).toEqual([]);
     expect(arrived).toEqual({
-      eventId: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
+      eventId: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/),
       clientId: 'client-42',
       previousEventId: PREVIOUS,
       userId: 'user-7',
