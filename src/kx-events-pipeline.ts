@@ -1,5 +1,6 @@
-import { Annotations, CfnOutput, CustomResource, Duration, Names, RemovalPolicy, Tokenization } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnOutput, CustomResource, Duration, Names, RemovalPolicy, Stack, Tokenization } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -12,12 +13,15 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { acknowledgePipelineFindings } from './private/acknowledged-findings';
+import { acknowledgePipelineFindings, acknowledgeProducerFindings } from './private/acknowledged-findings';
 import { ConsumerFunction } from './private/consumer-function';
+import { CONSUMER_METRICS_DIMENSION, CONSUMER_METRICS_NAMESPACE, type ConsumerMetricName } from './private/consumer-metrics';
 import { MAX_DEAD_LETTER_BYTES, MAX_EVENT_BYTES } from './private/message-size';
 import { MigrateFunction } from './private/migrate-function';
 import { createPipelineAlarms } from './private/pipeline-alarms';
+import { createPipelineDashboard } from './private/pipeline-dashboard';
 import { pipelineSettings } from './private/pipeline-settings';
+import { watchUnpublishedEvents } from './private/unpublished-events';
 import { known, validatePipelineSettings } from './private/validate-pipeline-settings';
 
 /**
@@ -42,6 +46,14 @@ export interface KxEventsPipelineProps {
    * @default 1
    */
   readonly natGateways?: number;
+
+  /**
+   * How often RDS Enhanced Monitoring collects the database's operating-system metrics (into the
+   * `RDSOSMetrics` log group): 1, 5, 10, 15, 30 or 60 seconds, or `Duration.seconds(0)` to turn it off.
+   *
+   * @default Duration.seconds(60)
+   */
+  readonly monitoringInterval?: Duration;
 
   /**
    * The database's instance type.
@@ -138,6 +150,8 @@ export interface KxEventsPipelineProps {
 
   /**
    * How many times a message is received before it moves to the dead-letter queue: 1 to 1,000.
+   * Below 5, synthesis warns: AWS's guidance for Lambda's SQS pollers is at least 5, because a poller
+   * may receive a message and never invoke the function with it, which spends a receive.
    *
    * @default 3
    */
@@ -200,6 +214,14 @@ export interface KxEventsPipelineProps {
    * @default - the alarms are created without actions
    */
   readonly alarmTopic?: sns.ITopic;
+
+  /**
+   * Whether to create the pipeline's CloudWatch dashboard (`dashboard`): the queues, the consumer's
+   * counts, duration, errors and throttles, the database, and the alarms, on one screen.
+   *
+   * @default true
+   */
+  readonly createDashboard?: boolean;
 }
 
 /**
@@ -243,8 +265,12 @@ export class KxEventsPipeline extends Construct {
   public readonly migrationFunction: lambda.IFunction;
   /** The security group of the consumer and the migration: out on 443 and to the database on 5432 only. */
   public readonly functionSecurityGroup: ec2.ISecurityGroup;
-  /** Every alarm the pipeline creates. */
+  /** Every alarm the pipeline creates, including those `addProducer` adds. */
   public readonly alarms: cloudwatch.IAlarm[];
+  /** The pipeline's dashboard, to which more widgets may be added. Undefined when `createDashboard` is false. */
+  public readonly dashboard?: cloudwatch.Dashboard;
+
+  private readonly alarmAction?: cloudwatch.IAlarmAction;
 
   constructor(scope: Construct, id: string, props: KxEventsPipelineProps = {}) {
     super(scope, id);
@@ -258,6 +284,37 @@ export class KxEventsPipeline extends Construct {
       Annotations.of(this).addWarningV2('kx-events:deadLetterRetentionShorter',
         'deadLetterRetentionPeriod is shorter than retentionPeriod: a redriven message keeps its original enqueue time and may expire in the dead-letter queue soon after it arrives.');
     }
+    if (known(settings.maxReceiveCount) && settings.maxReceiveCount < RECOMMENDED_MIN_RECEIVE_COUNT) {
+      Annotations.of(this).addWarningV2('kx-events:maxReceiveCountBelowGuidance',
+        `maxReceiveCount is ${settings.maxReceiveCount}, below the ${RECOMMENDED_MIN_RECEIVE_COUNT} that AWS recommends for Lambda's SQS pollers, which may receive a message without invoking the consumer with it: `
+        + 'such a receive is spent, so an event may reach the dead-letter queue without a reason attribute, never seen by the consumer, and a chain\'s successor may never get the last receive on which it is stored without its link.');
+    }
+
+    // --- Encryption: one key for the queues, the database, its secret, the log groups and the functions' environments
+    this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'EncryptionKey', {
+      description: 'kx-events: encrypts the events queues, the database storage and its credentials, the logs and the functions\' environments',
+      enableKeyRotation: true,
+    });
+    const stack = Stack.of(this);
+    const logsMayUseKey = this.encryptionKey.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'CloudWatchLogsOfThisAccount',
+      principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      resources: ['*'],
+      conditions: {
+        ArnLike: { 'kms:EncryptionContext:aws:logs:arn': stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+      },
+    })).statementAdded;
+    if (!logsMayUseKey) {
+      Annotations.of(this).addWarningV2('kx-events:encryptionKeyPolicyForLogs',
+        'encryptionKey is an imported key, whose key policy the pipeline cannot change: it must let the service principal logs.<region>.amazonaws.com use the key for this account\'s log groups, or the encrypted log groups fail to deploy.');
+    }
+    /** A log group of the pipeline: kept for logRetention, encrypted with the key. */
+    const logGroup = (logGroupId: string, logGroupProps: logs.LogGroupProps = {}) => new logs.LogGroup(this, logGroupId, {
+      retention: settings.logRetention,
+      encryptionKey: this.encryptionKey,
+      ...logGroupProps,
+    });
 
     // --- Network -----------------------------------------------------------------------------------
     this.vpc = props.vpc ?? new ec2.Vpc(this, 'Vpc', {
@@ -271,7 +328,7 @@ export class KxEventsPipeline extends Construct {
       ],
       flowLogs: {
         FlowLog: {
-          destination: ec2.FlowLogDestination.toCloudWatchLogs(new logs.LogGroup(this, 'FlowLogGroup', { retention: settings.logRetention })),
+          destination: ec2.FlowLogDestination.toCloudWatchLogs(logGroup('FlowLogGroup')),
           trafficType: ec2.FlowLogTrafficType.REJECT,
         },
       },
@@ -302,11 +359,7 @@ export class KxEventsPipeline extends Construct {
       allowAllOutbound: false,
     });
 
-    // --- Encryption and queues ----------------------------------------------------------------------
-    this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'EncryptionKey', {
-      description: 'kx-events: encrypts the events queues, the database storage and its credentials',
-      enableKeyRotation: true,
-    });
+    // --- Queues ---------------------------------------------------------------------------------------
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: this.encryptionKey,
@@ -331,11 +384,11 @@ export class KxEventsPipeline extends Construct {
     // that would replace the instance fail instead of silently replacing the events database.)
     const instanceIdentifier = `kx-${Names.uniqueResourceName(this, { maxLength: 60 }).toLowerCase()}`;
     const logsRemovalPolicy = settings.removalPolicy === RemovalPolicy.RETAIN ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
-    const exportedLogGroups = DATABASE_LOG_EXPORTS.map(name => new logs.LogGroup(this, `Database${name[0].toUpperCase()}${name.slice(1)}LogGroup`, {
+    const exportedLogGroups = DATABASE_LOG_EXPORTS.map(name => logGroup(`Database${name[0].toUpperCase()}${name.slice(1)}LogGroup`, {
       logGroupName: `/aws/rds/instance/${instanceIdentifier}/${name}`,
-      retention: settings.logRetention,
       removalPolicy: logsRemovalPolicy,
     }));
+    const monitoringOff = known(settings.monitoringInterval) && settings.monitoringInterval.toSeconds() === 0;
     const database = new rds.DatabaseInstance(this, 'Database', {
       engine,
       instanceIdentifier,
@@ -363,6 +416,8 @@ export class KxEventsPipeline extends Construct {
       }),
       caCertificate: rds.CaCertificate.RDS_CA_RSA2048_G1,
       cloudwatchLogsExports: DATABASE_LOG_EXPORTS,
+      // Duration.seconds(0) turns Enhanced Monitoring off: then neither the interval nor its role is set.
+      monitoringInterval: monitoringOff ? undefined : settings.monitoringInterval,
       autoMinorVersionUpgrade: true,
     });
     database.node.defaultChild!.node.addDependency(...exportedLogGroups);
@@ -387,13 +442,15 @@ export class KxEventsPipeline extends Construct {
       vpcSubnets: functionSubnets,
       securityGroups: [this.functionSecurityGroup],
       environment: databaseEnvironment,
-      logGroup: new logs.LogGroup(this, 'MigrationLogGroup', { retention: settings.logRetention }),
+      environmentEncryption: this.encryptionKey,
+      logGroup: logGroup('MigrationLogGroup'),
     });
     this.databaseSecret.grantRead(migration);
     this.migrationFunction = migration;
     const migrationProvider = new cr.Provider(this, 'SchemaProvider', {
       onEventHandler: migration,
-      logGroup: new logs.LogGroup(this, 'SchemaProviderLogGroup', { retention: settings.logRetention }),
+      logGroup: logGroup('SchemaProviderLogGroup'),
+      providerFunctionEnvEncryption: this.encryptionKey,
     });
     const schema = new CustomResource(this, 'Schema', {
       serviceToken: migrationProvider.serviceToken,
@@ -431,7 +488,8 @@ export class KxEventsPipeline extends Construct {
         DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
         MAX_RECEIVE_COUNT: Tokenization.stringifyNumber(settings.maxReceiveCount),
       },
-      logGroup: new logs.LogGroup(this, 'ConsumerLogGroup', { retention: settings.logRetention }),
+      environmentEncryption: this.encryptionKey,
+      logGroup: logGroup('ConsumerLogGroup'),
     });
     this.consumer = consumer;
     this.queue.grantConsumeMessages(consumer);
@@ -444,23 +502,26 @@ export class KxEventsPipeline extends Construct {
       maxBatchingWindow: settings.maxBatchingWindow,
       maxConcurrency: settings.maxConcurrency,
       reportBatchItemFailures: true,
+      // The mapping's own counts (polled, invoked, failed, deleted events), which one alarm watches.
+      metricsConfig: { metrics: [lambda.MetricType.EVENT_COUNT] },
     });
     // Nothing is consumed before the table exists, nor before the consumer may read the queue.
     eventSourceMapping.node.addDependency(schema, consumer.role!);
     this.eventSourceMapping = eventSourceMapping;
 
-    // --- Alarms and outputs ---------------------------------------------------------------------------
-    this.alarms = createPipelineAlarms(this, {
-      settings,
-      alarmTopic: props.alarmTopic,
-    });
+    // --- Alarms, dashboard and outputs ---------------------------------------------------------------
+    this.alarmAction = props.alarmTopic ? new cloudwatchActions.SnsAction(props.alarmTopic) : undefined;
+    this.alarms = createPipelineAlarms(this, { settings, alarmAction: this.alarmAction });
+    if (props.createDashboard ?? true) {
+      this.dashboard = createPipelineDashboard(this);
+    }
 
     new CfnOutput(this, 'QueueUrl', { description: 'kx-events: the events queue (EVENTS_QUEUE_URL of producers)', value: this.queue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { description: 'kx-events: the dead-letter queue', value: this.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'DatabaseEndpoint', { description: 'kx-events: the database endpoint', value: database.dbInstanceEndpointAddress });
     new CfnOutput(this, 'DatabaseSecretArn', { description: 'kx-events: the database credentials', value: this.databaseSecret.secretArn });
 
-    acknowledgePipelineFindings({ database, multiAz: settings.multiAz, consumer, migration, migrationProvider });
+    acknowledgePipelineFindings({ pipeline: this, database, settings, consumer, migration, migrationProvider });
   }
 
   /**
@@ -471,11 +532,31 @@ export class KxEventsPipeline extends Construct {
   }
 
   /**
-   * Makes a function a producer: grants it `grantPublish`, and sets its `EVENTS_QUEUE_URL`.
+   * Makes a function a producer: grants it `grantPublish`, sets its `EVENTS_QUEUE_URL`, and watches its
+   * log group for unpublished events. The key's wildcard actions that sending to the queue needs are
+   * acknowledged for cdk-nag on the function, with their reason.
+   *
+   * An event the producer could not send is logged whole under the marker `kx-events.unpublished`. In the
+   * function's log group, a metric filter counts those lines (metric `unpublished` in the `KxEvents`
+   * namespace, dimension `LogGroupName`), and an alarm, added to `alarms`, fires on the first one. Both are
+   * created in the function's scope, so in its stack.
+   *
+   * The log group must be one the template knows: the function's `logGroup` prop (or its deprecated
+   * `logRetention`). Lambda creates the default `/aws/lambda/<name>` group only on the first invocation,
+   * too late for a metric filter deployed with the function, so a function without one gets no filter and
+   * no alarm, and synthesis warns.
    */
   public addProducer(fn: lambda.Function): void {
     this.grantPublish(fn);
+    acknowledgeProducerFindings(fn);
     fn.addEnvironment('EVENTS_QUEUE_URL', this.queue.queueUrl);
+    const alarm = watchUnpublishedEvents(fn, this.alarmAction);
+    if (alarm) {
+      this.alarms.push(alarm);
+    } else {
+      Annotations.of(fn).addWarningV2('kx-events:producerLogGroupUnknown',
+        `${fn.node.path} has no logGroup of its own, so its unpublished events are not watched: give it a logs.LogGroup (the logGroup prop) before addProducer, to get a metric filter on the kx-events.unpublished marker and an alarm.`);
+    }
   }
 
   /**
@@ -517,7 +598,92 @@ export class KxEventsPipeline extends Construct {
   public metricConsumerThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.consumer.metricThrottles(props);
   }
+
+  /**
+   * How long consumer invocations took, in milliseconds.
+   * Average over 5 minutes, unless `props` says otherwise.
+   */
+  public metricConsumerDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.consumer.metricDuration(props);
+  }
+
+  /**
+   * The number of events the consumer stored (`inserted` in its batch summary), including those stored
+   * without their link. Sum over 5 minutes, unless `props` says otherwise.
+   */
+  public metricInsertedEvents(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.consumerMetric('inserted', props);
+  }
+
+  /**
+   * The number of messages whose event was stored already, or came twice in a batch (`duplicates`).
+   * Sum over 5 minutes, unless `props` says otherwise.
+   */
+  public metricDuplicateEvents(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.consumerMetric('duplicates', props);
+  }
+
+  /**
+   * The number of messages the consumer moved to the dead-letter queue, with their reason: not an event,
+   * or refused by the database (`invalid`). Sum over 5 minutes, unless `props` says otherwise.
+   */
+  public metricInvalidEvents(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.consumerMetric('invalid', props);
+  }
+
+  /**
+   * The number of messages left for redelivery because the event they follow is not stored yet (`deferred`).
+   * Sum over 5 minutes, unless `props` says otherwise.
+   */
+  public metricDeferredEvents(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.consumerMetric('deferred', props);
+  }
+
+  /**
+   * The number of messages left for redelivery after a failure: the database or the dead-letter queue
+   * unavailable (`failed`). Sum over 5 minutes, unless `props` says otherwise.
+   */
+  public metricFailedEvents(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.consumerMetric('failed', props);
+  }
+
+  /**
+   * The number of events stored without their link on their last receive, the claimed link kept (`unlinked`).
+   * Sum over 5 minutes, unless `props` says otherwise.
+   */
+  public metricUnlinkedEvents(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.consumerMetric('unlinked', props);
+  }
+
+  /**
+   * One of the event source mapping's event counts, which the pipeline turns on (`metricsConfig`):
+   * `PolledEventCount`, `InvokedEventCount`, `FilteredOutEventCount`, `FailedInvokeEventCount` or `DeletedEventCount`.
+   * Sum over 5 minutes, unless `props` says otherwise.
+   */
+  public metricEventSourceMapping(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/Lambda',
+      metricName,
+      dimensionsMap: { EventSourceMappingUUID: this.eventSourceMapping.eventSourceMappingId },
+      statistic: cloudwatch.Stats.SUM,
+      ...props,
+    });
+  }
+
+  /** One of the counts the consumer writes in its batch summary, an Embedded Metric Format record. */
+  private consumerMetric(metricName: ConsumerMetricName, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: CONSUMER_METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { [CONSUMER_METRICS_DIMENSION]: this.consumer.functionName },
+      statistic: cloudwatch.Stats.SUM,
+      ...props,
+    });
+  }
 }
+
+/** AWS's guidance for the maxReceiveCount of a queue that Lambda's pollers read. */
+const RECOMMENDED_MIN_RECEIVE_COUNT = 5;
 
 /** PostgreSQL's port, which the security groups name. */
 const DATABASE_PORT = 5432;

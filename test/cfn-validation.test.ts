@@ -1,5 +1,7 @@
 import { CloudFormationValidatePlugin, PolicyViolation, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { pipelineScenarios, testApp } from './kx-events-pipeline.harness';
 import { KxEventsPipeline, KxEventsPipelineProps } from '../src';
 
@@ -30,6 +32,18 @@ describe('CloudFormation validation', () => {
     ['high throughput on Node.js 22', () => ({ ...pipelineScenarios.highThroughput(), runtime: lambda.Runtime.NODEJS_22_X })],
   ])('%s has no finding, warnings included', (_name, props) => {
     expect(cloudFormationFindings(stack => new KxEventsPipeline(stack, 'Pipeline', props(stack)))).toEqual([]);
+  });
+
+  test('with an alarm topic and a watched producer (its metric filter and alarm), no finding either', () => {
+    expect(cloudFormationFindings(stack => {
+      const pipeline = new KxEventsPipeline(stack, 'Pipeline', { alarmTopic: new sns.Topic(stack, 'Alarms') });
+      pipeline.addProducer(new lambda.Function(stack, 'Signup', {
+        runtime: lambda.Runtime.NODEJS_24_X,
+        handler: 'index.handler',
+        code: lambda.Code.fromInline('exports.handler = async () => {}'),
+        logGroup: new logs.LogGroup(stack, 'SignupLogs'),
+      }));
+    })).toEqual([]);
   });
 
   test('the validator is live: a deprecated runtime is a finding', () => {

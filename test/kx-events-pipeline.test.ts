@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Duration, FileSystem, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnResource, Duration, FileSystem, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,8 +7,10 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { ownVpc, parameter, pipelineStack } from './kx-events-pipeline.harness';
-import { KxEventsPipelineProps } from '../src';
+import { ownVpc, parameter, pipelineStack, testApp } from './kx-events-pipeline.harness';
+import type { BatchCounts } from '../lambda/lib/telemetry';
+import { KxEventsPipeline, KxEventsPipelineProps } from '../src';
+import { CONSUMER_METRICS } from '../src/private/consumer-metrics';
 
 const GIB = 1024 ** 3;
 
@@ -316,7 +318,7 @@ describe('KxEventsPipeline defaults', () => {
   });
 
   test('every public member is set', () => {
-    expect(pipeline.alarms).toHaveLength(7);
+    expect(pipeline.alarms).toHaveLength(10);
     expect(pipeline.eventSourceMapping.eventSourceMappingId).toBeDefined();
     expect(pipeline.migrationFunction.functionArn).toBeDefined();
     expect(pipeline.databaseSecret.secretArn).toBeDefined();
@@ -331,14 +333,15 @@ describe('KxEventsPipeline defaults', () => {
     expect(resourceOf(pipeline.databaseSecret.secretArn).Type).toBe('AWS::SecretsManager::SecretTargetAttachment');
     expect(resourceOf(pipeline.database.instanceIdentifier).Type).toBe('AWS::RDS::DBInstance');
     expect(resourceOf(pipeline.functionSecurityGroup.securityGroupId).Properties.GroupDescription).toMatch(/^kx-events consumer and migration/);
-    expect(pipeline.alarms.map(a => resourceOf(a.alarmArn).Type)).toEqual(Array(7).fill('AWS::CloudWatch::Alarm'));
+    expect(pipeline.alarms.map(a => resourceOf(a.alarmArn).Type)).toEqual(Array(10).fill('AWS::CloudWatch::Alarm'));
+    expect(resourceOf(pipeline.dashboard!.dashboardName).Type).toBe('AWS::CloudWatch::Dashboard');
   });
 });
 
 describe('KxEventsPipeline alarms', () => {
-  test('seven alarms, without actions by default', () => {
+  test('ten alarms, without actions by default', () => {
     const { template } = pipelineStack();
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
     for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
       expect(alarm.Properties.AlarmActions).toBeUndefined();
       expect(alarm.Properties.OKActions).toBeUndefined();
@@ -352,6 +355,41 @@ describe('KxEventsPipeline alarms', () => {
   test.each([
     ['the dead-letter queue has a message', { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, Dimensions: [{ Name: 'QueueName', Value: stack.resolve(pipeline.deadLetterQueue.queueName) }] }],
     ['the oldest event is older than maxReceiveCount × visibilityTimeout', { Namespace: 'AWS/SQS', MetricName: 'ApproximateAgeOfOldestMessage', ComparisonOperator: 'GreaterThanThreshold', Threshold: 900, Dimensions: [{ Name: 'QueueName', Value: stack.resolve(pipeline.queue.queueName) }] }],
+    ['the consumer reports failed events in 3 consecutive minutes', {
+      Namespace: 'KxEvents',
+      MetricName: 'failed',
+      Statistic: 'Sum',
+      Period: 60,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      TreatMissingData: 'notBreaching',
+      Dimensions: [{ Name: 'FunctionName', Value: stack.resolve(pipeline.consumer.functionName) }],
+    }],
+    ['the consumer dead-letters invalid events', {
+      Namespace: 'KxEvents',
+      MetricName: 'invalid',
+      Statistic: 'Sum',
+      Period: 300,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      Dimensions: [{ Name: 'FunctionName', Value: stack.resolve(pipeline.consumer.functionName) }],
+    }],
+    ['the event source mapping fails to get events processed for 15 minutes', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'FailedInvokeEventCount',
+      Statistic: 'Sum',
+      Period: 300,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      TreatMissingData: 'notBreaching',
+      Dimensions: [{ Name: 'EventSourceMappingUUID', Value: stack.resolve(pipeline.eventSourceMapping.eventSourceMappingId) }],
+    }],
     ['the consumer fails', { Namespace: 'AWS/Lambda', MetricName: 'Errors', ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1 }],
     ['the consumer is throttled', { Namespace: 'AWS/Lambda', MetricName: 'Throttles', ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1 }],
     ['the database CPU is high', { Namespace: 'AWS/RDS', MetricName: 'CPUUtilization', ComparisonOperator: 'GreaterThanThreshold', Threshold: 80 }],
@@ -473,6 +511,22 @@ describe('KxEventsPipeline props', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ MAX_RECEIVE_COUNT: '7' }) },
     });
+  });
+
+  test('maxReceiveCount below 5 (the default 3 included): a warning that names the risk; 5 or more: none', () => {
+    for (const props of [{}, { maxReceiveCount: 4 }]) {
+      pipelineStack(props).annotations.hasWarning('/Events/Pipeline',
+        Match.stringLikeRegexp('^maxReceiveCount is [34], below the 5 that AWS recommends.*dead-letter queue without a reason.*last receive'));
+    }
+    pipelineStack({ maxReceiveCount: 5 }).annotations.hasNoWarning('/Events/Pipeline', Match.stringLikeRegexp('maxReceiveCount'));
+  });
+
+  test('monitoringInterval: Enhanced Monitoring every 60 s by default, with its role; 0 turns it off', () => {
+    const { template } = pipelineStack();
+    template.hasResourceProperties('AWS::RDS::DBInstance', { MonitoringInterval: 60, MonitoringRoleArn: Match.anyValue() });
+    pipelineStack({ monitoringInterval: Duration.seconds(15) }).template.hasResourceProperties('AWS::RDS::DBInstance', { MonitoringInterval: 15 });
+    const off = pipelineStack({ monitoringInterval: Duration.seconds(0) }).template;
+    off.hasResourceProperties('AWS::RDS::DBInstance', { MonitoringInterval: Match.absent(), MonitoringRoleArn: Match.absent() });
   });
 
   test('deadLetterRetentionPeriod sets the dead-letter queue', () => {
@@ -615,6 +669,14 @@ describe('KxEventsPipeline metrics', () => {
     ['metricDeadLetterQueueDepth', 'AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'Maximum', stack.resolve(pipeline.deadLetterQueue.queueName)],
     ['metricConsumerErrors', 'AWS/Lambda', 'Errors', 'Sum', stack.resolve(pipeline.consumer.functionName)],
     ['metricConsumerThrottles', 'AWS/Lambda', 'Throttles', 'Sum', stack.resolve(pipeline.consumer.functionName)],
+    ['metricConsumerDuration', 'AWS/Lambda', 'Duration', 'Average', stack.resolve(pipeline.consumer.functionName)],
+    // The consumer's own counts, as its batch summary (an EMF record) names them.
+    ['metricInsertedEvents', 'KxEvents', 'inserted', 'Sum', stack.resolve(pipeline.consumer.functionName)],
+    ['metricDuplicateEvents', 'KxEvents', 'duplicates', 'Sum', stack.resolve(pipeline.consumer.functionName)],
+    ['metricInvalidEvents', 'KxEvents', 'invalid', 'Sum', stack.resolve(pipeline.consumer.functionName)],
+    ['metricDeferredEvents', 'KxEvents', 'deferred', 'Sum', stack.resolve(pipeline.consumer.functionName)],
+    ['metricFailedEvents', 'KxEvents', 'failed', 'Sum', stack.resolve(pipeline.consumer.functionName)],
+    ['metricUnlinkedEvents', 'KxEvents', 'unlinked', 'Sum', stack.resolve(pipeline.consumer.functionName)],
   ] as const)('%s', (method, namespace, metricName, statistic, dimension) => {
     const metric = pipeline[method]();
     expect(metric.namespace).toBe(namespace);
@@ -623,5 +685,208 @@ describe('KxEventsPipeline metrics', () => {
     expect(metric.period.toMinutes()).toBe(5);
     expect(Object.values(metric.dimensions ?? {}).map(v => stack.resolve(v))).toEqual([dimension]);
     expect(pipeline[method]({ period: Duration.minutes(1) }).period.toMinutes()).toBe(1);
+  });
+});
+
+describe('KxEventsPipeline consumer metrics', () => {
+  const { stack, pipeline } = pipelineStack();
+
+  test('the consumer\'s counts are dimensioned by FunctionName, the name Lambda gives the consumer as AWS_LAMBDA_FUNCTION_NAME', () => {
+    expect(pipeline.metricFailedEvents().dimensions).toEqual({ FunctionName: pipeline.consumer.functionName });
+    expect(stack.resolve(pipeline.consumer.functionName)).toEqual({ Ref: stack.getLogicalId(pipeline.consumer.node.defaultChild as CfnResource) });
+  });
+
+  test('the names are the keys of the consumer\'s batch summary, each with its unit', () => {
+    const counts: Record<keyof BatchCounts, 0> = {
+      received: 0, inserted: 0, duplicates: 0, invalid: 0, deferred: 0, failed: 0, unlinked: 0, dbMs: 0,
+    };
+    expect(Object.keys(CONSUMER_METRICS).sort()).toEqual(Object.keys(counts).sort());
+    expect(CONSUMER_METRICS.dbMs).toBe('Milliseconds');
+  });
+
+  test('metricEventSourceMapping: the mapping\'s event counts, by its UUID', () => {
+    const metric = pipeline.metricEventSourceMapping('PolledEventCount', { period: Duration.minutes(1) });
+    expect(metric.namespace).toBe('AWS/Lambda');
+    expect(metric.metricName).toBe('PolledEventCount');
+    expect(metric.statistic).toBe('Sum');
+    expect(metric.period.toMinutes()).toBe(1);
+    expect(stack.resolve(metric.dimensions)).toEqual({ EventSourceMappingUUID: stack.resolve(pipeline.eventSourceMapping.eventSourceMappingId) });
+  });
+
+  test('the event source mapping publishes its event counts (metricsConfig)', () => {
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::EventSourceMapping', { MetricsConfig: { Metrics: ['EventCount'] } });
+  });
+});
+
+describe('KxEventsPipeline dashboard', () => {
+  const { stack, pipeline, template } = pipelineStack();
+  const body = () => {
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    // The body is a Fn::Join of text and references: references become their logical IDs.
+    const parts = (dashboard.Properties.DashboardBody['Fn::Join'][1] as unknown[]).map(part =>
+      typeof part === 'string' ? part : JSON.stringify(JSON.stringify(part)).slice(1, -1));
+    return JSON.parse(parts.join('')) as { widgets: Array<{ type: string; properties: { title?: string; metrics?: unknown[][]; alarms?: unknown[] } }> };
+  };
+  const graphs = () => body().widgets.filter(w => w.type === 'metric');
+  const metricsOf = (title: RegExp) => graphs().find(w => title.test(w.properties.title ?? ''))!.properties.metrics!.map(m => m.slice(0, 2).join(' '));
+
+  test('on by default, one, a public member', () => {
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    expect(stack.resolve(pipeline.dashboard!.dashboardName)).toEqual({ Ref: Object.keys(template.findResources('AWS::CloudWatch::Dashboard'))[0] });
+  });
+
+  test('createDashboard: false creates none', () => {
+    const off = pipelineStack({ createDashboard: false });
+    off.template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    expect(off.pipeline.dashboard).toBeUndefined();
+  });
+
+  test.each<[string, RegExp, string[]]>([
+    ['queue depth and age', /^Events queue/, ['AWS/SQS ApproximateNumberOfMessagesVisible', 'AWS/SQS ApproximateAgeOfOldestMessage']],
+    ['the dead-letter queue', /^Dead-letter queue/, ['AWS/SQS ApproximateNumberOfMessagesVisible']],
+    ['the consumer\'s counts', /^Consumer: events per minute/, ['inserted', 'duplicates', 'deferred', 'unlinked', 'invalid', 'failed'].map(name => `KxEvents ${name}`)],
+    ['the consumer\'s duration', /^Consumer: duration/, ['AWS/Lambda Duration', 'AWS/Lambda Duration', 'AWS/Lambda Duration']],
+    ['errors and throttles', /^Consumer: errors/, ['AWS/Lambda Errors', 'AWS/Lambda Throttles']],
+    ['the event source mapping', /^Event source mapping/, ['AWS/Lambda PolledEventCount', 'AWS/Lambda DeletedEventCount', 'AWS/Lambda FailedInvokeEventCount']],
+    ['database CPU', /^Database: CPU/, ['AWS/RDS CPUUtilization']],
+    ['database connections', /^Database: connections/, ['AWS/RDS DatabaseConnections']],
+    ['database free storage', /^Database: free storage/, ['AWS/RDS FreeStorageSpace']],
+  ])('a graph of %s', (_name, title, metrics) => {
+    expect(metricsOf(title)).toEqual(metrics);
+  });
+
+  test('the consumer\'s counts are graphed per minute, and every alarm\'s state is shown', () => {
+    const counts = graphs().find(w => /^Consumer: events per minute/.test(w.properties.title!))!.properties.metrics!;
+    for (const metric of counts) expect(metric[metric.length - 1]).toMatchObject({ period: 60, stat: 'Sum' });
+    const status = body().widgets.find(w => w.type === 'alarm')!;
+    expect(status.properties.alarms).toHaveLength(pipeline.alarms.length);
+  });
+});
+
+describe('KxEventsPipeline producers', () => {
+  const producer = (stack: Stack, id: string, props: Partial<lambda.FunctionProps> = {}) => new lambda.Function(stack, id, {
+    runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => {}'), ...props,
+  });
+
+  test('addProducer with a logGroup: a metric filter on the kx-events.unpublished marker, and an alarm on it, to the alarm topic', () => {
+    let group!: logs.LogGroup;
+    const { stack, pipeline, template } = pipelineStack(s => ({ alarmTopic: new sns.Topic(s, 'Alarms') }), (p, s) => {
+      group = new logs.LogGroup(s, 'SignupLogs');
+      p.addProducer(producer(s, 'Signup', { logGroup: group }));
+    });
+    const metricName = stack.resolve(`unpublished:${group.logGroupName}`);
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: stack.resolve(group.logGroupName),
+      FilterPattern: '"kx-events.unpublished"',
+      MetricTransformations: [{ MetricNamespace: 'KxEvents', MetricName: metricName, MetricValue: '1', Unit: 'Count' }],
+    });
+    const topic = { Ref: Object.keys(template.findResources('AWS::SNS::Topic'))[0] };
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'KxEvents',
+      MetricName: metricName,
+      Statistic: 'Sum',
+      Period: 300,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topic],
+      OKActions: [topic],
+    });
+    expect(pipeline.alarms).toHaveLength(11);
+  });
+
+  test('the filter matches the line the runtime package writes, and no other of its lines', () => {
+    const { template } = pipelineStack({}, (p, s) => p.addProducer(producer(s, 'Signup', { logGroup: new logs.LogGroup(s, 'SignupLogs') })));
+    const [filter] = Object.values(template.findResources('AWS::Logs::MetricFilter'));
+    // A quoted term: the line must contain it, as the marker's JSON value does.
+    const term = JSON.parse(filter.Properties.FilterPattern) as string;
+    expect(JSON.stringify({ level: 'ERROR', marker: 'kx-events.unpublished', event: {} })).toContain(term);
+    expect(JSON.stringify({ level: 'WARN', marker: 'kx-events.no-client-id' })).not.toContain(term);
+  });
+
+  test('a producer in a stack of its own gets its filter and alarm in that stack, with no reference back to it from the pipeline\'s', () => {
+    const app = testApp();
+    const pipelineStackOfItsOwn = new Stack(app, 'Events');
+    const pipeline = new KxEventsPipeline(pipelineStackOfItsOwn, 'Pipeline');
+    const service = new Stack(app, 'Service');
+    pipeline.addProducer(producer(service, 'Signup', { logGroup: new logs.LogGroup(service, 'SignupLogs') }));
+    const serviceTemplate = Template.fromStack(service);
+    serviceTemplate.resourceCountIs('AWS::Logs::MetricFilter', 1);
+    serviceTemplate.resourceCountIs('AWS::CloudWatch::Alarm', 1);
+    Template.fromStack(pipelineStackOfItsOwn).resourceCountIs('AWS::Logs::MetricFilter', 0);
+    expect(pipelineStackOfItsOwn.dependencies).toEqual([]);
+  });
+
+  test('a producer with the deprecated logRetention: its log group, which the retention resource creates, is watched', () => {
+    const { template } = pipelineStack({}, (p, s) => p.addProducer(producer(s, 'Signup', { logRetention: logs.RetentionDays.ONE_WEEK })));
+    template.resourceCountIs('AWS::Logs::MetricFilter', 1);
+  });
+
+  test('a producer without a logGroup: no filter, no alarm, no log-retention resource, and a warning that says what to do', () => {
+    const { pipeline, template, annotations } = pipelineStack({}, (p, s) => p.addProducer(producer(s, 'Signup')));
+    template.resourceCountIs('AWS::Logs::MetricFilter', 0);
+    template.resourceCountIs('Custom::LogRetention', 0);
+    expect(pipeline.alarms).toHaveLength(10);
+    annotations.hasWarning('/Events/Signup', Match.stringLikeRegexp('no logGroup of its own, so its unpublished events are not watched: give it a logs.LogGroup'));
+  });
+});
+
+describe('KxEventsPipeline encryption of logs and environments', () => {
+  const { stack, pipeline, template } = pipelineStack();
+  const key = stack.resolve(pipeline.encryptionKey.keyArn);
+
+  test('every log group the pipeline creates is encrypted with the key', () => {
+    const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
+    expect(groups).toHaveLength(6);
+    for (const group of groups) expect(group.Properties.KmsKeyId).toEqual(key);
+  });
+
+  test('the key lets CloudWatch Logs use it, for this account\'s log groups only', () => {
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Effect: 'Allow',
+          Principal: { Service: { 'Fn::Join': ['', ['logs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+          Action: Match.arrayWith(['kms:Encrypt*', 'kms:Decrypt*', 'kms:GenerateDataKey*']),
+          Condition: { ArnLike: { 'kms:EncryptionContext:aws:logs:arn': Match.anyValue() } },
+        })]),
+      },
+    });
+  });
+
+  test('every function of the pipeline has its environment encrypted with the key', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Environment: Match.anyValue() } }))
+      .filter(fn => !JSON.stringify(fn).includes('RestrictDefaultSG'));
+    expect(functions).toHaveLength(3); // the consumer, the migration and the custom-resource framework's
+    for (const fn of functions) expect(fn.Properties.KmsKeyArn).toEqual(key);
+  });
+
+  test('an imported key: its policy cannot be changed, so a warning says what it must allow', () => {
+    const { annotations } = pipelineStack(s => ({ encryptionKey: kms.Key.fromKeyArn(s, 'Imported', 'arn:aws:kms:eu-west-1:111111111111:key/00000000-0000-0000-0000-000000000000') }));
+    annotations.hasWarning('/Events/Pipeline', Match.stringLikeRegexp('encryptionKey is an imported key.*logs.<region>.amazonaws.com'));
+  });
+});
+
+describe('KxEventsPipeline checkov acknowledgements', () => {
+  type Resources = Record<string, { Metadata?: { checkov?: { skip: Array<{ id: string; comment: string }> } } }>;
+  const skipsOf = (template: Template) => Object.values(template.toJSON().Resources as Resources)
+    .flatMap(resource => resource.Metadata?.checkov?.skip ?? []);
+
+  test('each skip names a check and gives its reason', () => {
+    const skips = skipsOf(pipelineStack().template);
+    expect(skips.length).toBeGreaterThanOrEqual(12);
+    for (const skip of skips) {
+      expect(skip.id).toMatch(/^CKV_AWS_\d+$/);
+      expect(skip.comment.length).toBeGreaterThan(40);
+    }
+  });
+
+  test('what a prop fixes is not acknowledged: multi-AZ, and Enhanced Monitoring unless it is turned off', () => {
+    const ids = (props: KxEventsPipelineProps) => skipsOf(pipelineStack(props).template).map(skip => skip.id);
+    expect(ids({})).toContain('CKV_AWS_157');
+    expect(ids({ multiAz: true })).not.toContain('CKV_AWS_157');
+    expect(ids({})).not.toContain('CKV_AWS_118');
+    expect(ids({ monitoringInterval: Duration.seconds(0) })).toContain('CKV_AWS_118');
   });
 });

@@ -30,6 +30,8 @@ describe('KxEventsPipeline fails when', () => {
     ['maxConcurrency is below 2', { maxConcurrency: 1 }, 'maxConcurrency: must be an integer from 2 to 1000, got 1'],
     ['maxConcurrency is above 1000', { maxConcurrency: 1001 }, 'maxConcurrency: must be an integer from 2 to 1000, got 1001'],
     ['maxReceiveCount is below 1', { maxReceiveCount: 0 }, 'maxReceiveCount: must be an integer from 1 to 1000, got 0'],
+    ['monitoringInterval is not one of RDS\'s', { monitoringInterval: Duration.seconds(20) },
+      'monitoringInterval: must be one of 0, 1, 5, 10, 15, 30, 60 seconds (0 turns Enhanced Monitoring off), got 20 seconds'],
     ['maxReceiveCount is above SQS\'s 1000', { maxReceiveCount: 1001 }, 'maxReceiveCount: must be an integer from 1 to 1000, got 1001'],
     ['backupRetention is above 35 days', { backupRetention: Duration.days(36) }, 'backupRetention: must be a whole number of days from 0 to 35, got 36 days'],
     ['backupRetention is not whole days', { backupRetention: Duration.hours(36) }, 'backupRetention: must be a whole number of days from 0 to 35, got 1 day 12 hours'],

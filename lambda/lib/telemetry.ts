@@ -4,8 +4,7 @@
  * is both the summary and CloudWatch's metrics of the same counts.
  */
 
-/** CloudWatch namespace of the consumer's metrics; their dimension is FunctionName. */
-const METRICS_NAMESPACE = 'KxEvents';
+import { CONSUMER_METRICS, CONSUMER_METRICS_DIMENSION, CONSUMER_METRICS_NAMESPACE } from '../../src/private/consumer-metrics';
 
 /** The counts of one batch. received = inserted + duplicates + invalid + deferred + failed. */
 export interface BatchCounts {
@@ -27,7 +26,11 @@ export interface BatchCounts {
   readonly dbMs: number;
 }
 
-const COUNTS: ReadonlyArray<keyof BatchCounts> = ['received', 'inserted', 'duplicates', 'invalid', 'deferred', 'failed', 'unlinked', 'dbMs'];
+/**
+ * Every count is a metric, under the name and unit the construct's alarms read (src/private/consumer-metrics.ts):
+ * this fails to compile if a count of BatchCounts has no metric.
+ */
+const METRIC_UNITS: Readonly<Record<keyof BatchCounts, string>> = CONSUMER_METRICS;
 
 export type LogLevel = 'INFO' | 'WARN' | 'ERROR';
 
@@ -39,16 +42,16 @@ export function log(level: LogLevel, message: string, fields: Record<string, unk
 /** The EMF directive and dimension of every batch line: the same for the container's life, so built once. */
 const FUNCTION_NAME = process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'local';
 const CLOUDWATCH_METRICS = [{
-  Namespace: METRICS_NAMESPACE,
-  Dimensions: [['FunctionName']],
-  Metrics: COUNTS.map((name) => ({ Name: name, Unit: name === 'dbMs' ? 'Milliseconds' : 'Count' })),
+  Namespace: CONSUMER_METRICS_NAMESPACE,
+  Dimensions: [[CONSUMER_METRICS_DIMENSION]],
+  Metrics: Object.entries(METRIC_UNITS).map(([name, unit]) => ({ Name: name, Unit: unit })),
 }];
 
 /** The batch's summary line, which is also its EMF metrics record. */
 export function logBatch(counts: BatchCounts): void {
   log(counts.failed > 0 ? 'WARN' : 'INFO', 'batch', {
     ...counts,
-    FunctionName: FUNCTION_NAME,
+    [CONSUMER_METRICS_DIMENSION]: FUNCTION_NAME,
     _aws: { Timestamp: Date.now(), CloudWatchMetrics: CLOUDWATCH_METRICS },
   });
 }

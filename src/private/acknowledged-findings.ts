@@ -3,48 +3,112 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { IConstruct } from 'constructs';
+import type { PipelineSettings } from './pipeline-settings';
+import { known } from './validate-pipeline-settings';
 
 export interface PipelineFindings {
+  readonly pipeline: IConstruct;
+  readonly settings: PipelineSettings;
   readonly database: rds.DatabaseInstance;
-  readonly multiAz: boolean;
-  readonly consumer: lambda.IFunction;
-  readonly migration: lambda.IFunction;
+  readonly consumer: lambda.Function;
+  readonly migration: lambda.Function;
   readonly migrationProvider: cr.Provider;
 }
 
 const LAMBDA_BASIC_EXECUTION = 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]';
 const LAMBDA_VPC_ACCESS = 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]';
+const RDS_ENHANCED_MONITORING = 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]';
+
+/** The singleton function aws-cdk-lib adds to the stack for a VPC's restrictDefaultSecurityGroup. */
+const RESTRICT_DEFAULT_SG_PROVIDER = 'Custom::VpcRestrictDefaultSGCustomResourceProvider';
 
 /**
- * The cdk-nag AwsSolutions findings the pipeline accepts, each acknowledged on the construct it is
- * about, with its reason. Acknowledging goes through aws-cdk-lib's own Validations API: the library
- * has no dependency on cdk-nag.
+ * The findings the pipeline accepts, each acknowledged on the construct it is about, with its reason:
+ * cdk-nag's AwsSolutions pack, through aws-cdk-lib's own Validations API (the library has no dependency
+ * on cdk-nag), and checkov's, as the template metadata checkov reads (`Metadata.checkov.skip`).
  */
 export function acknowledgePipelineFindings(findings: PipelineFindings): void {
-  const { database, consumer, migration, migrationProvider } = findings;
+  const { pipeline, settings, database, consumer, migration, migrationProvider } = findings;
 
   acknowledge(database, 'AwsSolutions-RDS11',
     'Port obscurity is no control: the database is in isolated subnets, and its security group admits 5432 only from the pipeline\'s functions and rotation.');
-  if (!findings.multiAz) {
-    acknowledge(database, 'AwsSolutions-RDS3',
-      'multiAz is a prop, false by default for cost; queued events wait out a failover, since the queue retains them.');
+  if (!settings.multiAz) {
+    const reason = 'multiAz is a prop, false by default for cost; queued events wait out a failover, since the queue retains them.';
+    acknowledge(database, 'AwsSolutions-RDS3', reason);
+    skipCheckov(database, 'CKV_AWS_157', reason);
+  }
+  skipCheckov(database, 'CKV_AWS_161',
+    'The functions authenticate with the rotated Secrets Manager password over verified TLS; IAM database authentication would be a second, unused way in.');
+  const monitoringRole = database.node.tryFindChild('MonitoringRole');
+  if (monitoringRole) {
+    acknowledge(monitoringRole, RDS_ENHANCED_MONITORING, 'AWS\'s managed policy for RDS Enhanced Monitoring: writes the RDSOSMetrics log group only.');
+  } else if (known(settings.monitoringInterval)) {
+    skipCheckov(database, 'CKV_AWS_118', 'monitoringInterval is 0: Enhanced Monitoring was turned off by the prop.');
   }
 
   for (const fn of [consumer, migration]) {
     acknowledge(fn, LAMBDA_BASIC_EXECUTION, 'AWS\'s managed Lambda policy: writes the function\'s own CloudWatch logs.');
     acknowledge(fn, LAMBDA_VPC_ACCESS, 'AWS\'s managed Lambda policy: the VPC network interfaces, whose actions have no resource-level scoping.');
   }
-  acknowledge(consumer, 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-    'Sending to the encrypted dead-letter queue, on this one key only (aws-cdk-lib\'s grantSendMessages).');
-  acknowledge(consumer, 'AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
-    'Sending to the encrypted dead-letter queue, on this one key only (aws-cdk-lib\'s grantSendMessages).');
+  acknowledgeKeyWildcards(consumer, 'the encrypted dead-letter queue');
+  skipCheckov(consumer, 'CKV_AWS_115',
+    'The event source mapping\'s maxConcurrency bounds the consumer; reserved concurrency would take capacity from the account, and below maxConcurrency it throttles the poller.');
+  skipCheckov(consumer, 'CKV_AWS_116',
+    'A function dead-letter queue is for asynchronous invocations; the event source mapping invokes synchronously, and the events queue\'s redrive policy is the consumer\'s dead-letter queue.');
+
+  const deployTimeReason = 'invoked only by CloudFormation during a deployment, which a failure fails; it needs no';
+  const provider = migrationProvider.node.findChild('framework-onEvent') as lambda.Function;
+  for (const fn of [migration, provider]) {
+    skipCheckov(fn, 'CKV_AWS_115', `A deploy-time function, ${deployTimeReason} concurrency limit.`);
+    skipCheckov(fn, 'CKV_AWS_116', `A deploy-time function, ${deployTimeReason} dead-letter queue.`);
+  }
+  skipCheckov(provider, 'CKV_AWS_117',
+    'The custom-resource framework\'s function calls only the Lambda API and CloudFormation\'s response URL; it reaches no resource inside the VPC.');
 
   acknowledge(migrationProvider, LAMBDA_BASIC_EXECUTION, 'The Provider framework\'s function: writes its own CloudWatch logs.');
   const migrationLogicalId = Stack.of(migration).getLogicalId(migration.node.defaultChild as CfnResource);
   acknowledge(migrationProvider, `AwsSolutions-IAM5[Resource::<${migrationLogicalId}.Arn>:*]`,
     'The Provider framework invokes the migration function, any of its versions, and nothing else.');
+
+  // The VPC the pipeline creates restricts its default security group through a function aws-cdk-lib
+  // adds to the stack (not to the pipeline), once for every VPC of the stack.
+  const restrictDefaultSg = Stack.of(pipeline).node.tryFindChild(RESTRICT_DEFAULT_SG_PROVIDER)?.node.tryFindChild('Handler');
+  if (restrictDefaultSg instanceof CfnResource) {
+    const reason = 'aws-cdk-lib\'s function that removes the rules of a new VPC\'s default security group, once, at deploy time; it calls only the EC2 API';
+    skipCheckov(restrictDefaultSg, 'CKV_AWS_115', `${reason}, and needs no concurrency limit.`);
+    skipCheckov(restrictDefaultSg, 'CKV_AWS_116', `${reason}, and needs no dead-letter queue.`);
+    skipCheckov(restrictDefaultSg, 'CKV_AWS_117', `${reason}, from outside the VPC it prepares.`);
+  }
+}
+
+/**
+ * The findings that `addProducer` brings into a producer's own policy: sending to the encrypted events
+ * queue needs the key's wildcard actions, which cdk-nag reports on the producer.
+ */
+export function acknowledgeProducerFindings(producer: lambda.IFunction): void {
+  acknowledgeKeyWildcards(producer, 'the encrypted events queue');
+}
+
+/** The KMS actions that aws-cdk-lib's grantSendMessages grants with a wildcard, on the queue's one key. */
+function acknowledgeKeyWildcards(fn: lambda.IFunction, queue: string): void {
+  for (const action of ['kms:GenerateDataKey*', 'kms:ReEncrypt*']) {
+    acknowledge(fn, `AwsSolutions-IAM5[Action::${action}]`, `Sending to ${queue}, on this one key only (aws-cdk-lib's grantSendMessages).`);
+  }
 }
 
 function acknowledge(scope: IConstruct, id: string, reason: string): void {
   Validations.of(scope).acknowledge({ id, reason });
+}
+
+/** One checkov check skipped on a resource, with its reason, in the template's `Metadata.checkov.skip`. */
+export interface CheckovSkip {
+  readonly id: string;
+  readonly comment: string;
+}
+
+/** Adds a checkov skip to the resource (a construct's default child, or the resource itself), keeping the others. */
+function skipCheckov(scope: IConstruct, id: string, comment: string): void {
+  const resource = scope instanceof CfnResource ? scope : scope.node.defaultChild as CfnResource;
+  const checkov = (resource.getMetadata('checkov') ?? { skip: [] }) as { skip: CheckovSkip[] };
+  resource.addMetadata('checkov', { ...checkov, skip: [...checkov.skip, { id, comment }] });
 }

@@ -1,24 +1,27 @@
 import { Annotations, Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import type { KxEventsPipeline } from '../kx-events-pipeline';
 import { pipelineSettings, type PipelineSettings } from './pipeline-settings';
 import { known } from './validate-pipeline-settings';
 
 export interface PipelineAlarmsOptions {
   readonly settings: PipelineSettings;
-  readonly alarmTopic?: sns.ITopic;
+  /** What every alarm does on alarm and on recovery: notify the alarm topic. */
+  readonly alarmAction?: cloudwatch.IAlarmAction;
 }
 
 const GIB = 1024 ** 3;
 const ONE_MINUTE = Duration.minutes(1);
 const FIVE_MINUTES = Duration.minutes(5);
 
+/** How many consecutive minutes with failed events make the consumer-failures alarm fire. */
+export const FAILED_EVENTS_MINUTES = 3;
+
 /**
  * The pipeline's alarms, built on its metrics. Each one notifies `alarmTopic`, when given, on alarm and on recovery.
+ * The README's Operations table lists them, with what to do: keep it in step.
  */
-export function createPipelineAlarms(pipeline: KxEventsPipeline, options: PipelineAlarmsOptions): cloudwatch.IAlarm[] {
+export function createPipelineAlarms(pipeline: KxEventsPipeline, options: PipelineAlarmsOptions): cloudwatch.Alarm[] {
   const { database } = pipeline;
   const settings = thresholdSettings(pipeline, options.settings);
   const alarm = (id: string, props: cloudwatch.AlarmProps) => new cloudwatch.Alarm(pipeline, id, props);
@@ -40,6 +43,42 @@ export function createPipelineAlarms(pipeline: KxEventsPipeline, options: Pipeli
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       threshold: settings.visibilityTimeout.toSeconds() * settings.maxReceiveCount,
       evaluationPeriods: 5,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }),
+    // The consumer never throws for a batch it could not store: it reports the batch's messages as failures,
+    // so a database that refuses every batch raises no ConsumerErrors. A failure or two is a blip that the
+    // retry absorbs (a rotation, a failover); failures in each of FAILED_EVENTS_MINUTES minutes are not.
+    alarm('FailedEventsAlarm', {
+      alarmDescription: `kx-events: the consumer reported failed events (left for redelivery) in each of ${FAILED_EVENTS_MINUTES} consecutive minutes. `
+        + 'The database or Secrets Manager is refusing or unreachable: see the consumer\'s ERROR lines.',
+      metric: pipeline.metricFailedEvents({ period: ONE_MINUTE }),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      threshold: 1,
+      evaluationPeriods: FAILED_EVENTS_MINUTES,
+      datapointsToAlarm: FAILED_EVENTS_MINUTES,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }),
+    // Every invalid event is a producer's bug, and it goes to the dead-letter queue at once: say so each time,
+    // even while the dead-letter queue alarm is already firing for earlier messages.
+    alarm('InvalidEventsAlarm', {
+      alarmDescription: 'kx-events: the consumer moved invalid events to the dead-letter queue (not an event, or refused by the database). '
+        + 'Their reason is in the kx-events.reason attribute: fix the producer, then redrive.',
+      metric: pipeline.metricInvalidEvents(), // Sum over 5 minutes
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      threshold: 1,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }),
+    // The event source mapping's own count sees what the consumer cannot log: invocations that never ran or
+    // never answered (permissions, a missing function, throttling, crashes, timeouts), and partial failures.
+    alarm('MappingFailedInvokesAlarm', {
+      alarmDescription: 'kx-events: the event source mapping failed to get events processed in each of 3 consecutive 5-minute periods '
+        + '(the consumer could not be invoked, crashed, timed out, or reported failures).',
+      metric: pipeline.metricEventSourceMapping('FailedInvokeEventCount'), // Sum over 5 minutes
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      threshold: 1,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 3,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     }),
     alarm('ConsumerErrorsAlarm', {
@@ -85,14 +124,15 @@ export function createPipelineAlarms(pipeline: KxEventsPipeline, options: Pipeli
     }),
   ];
 
-  if (options.alarmTopic) {
-    const action = new cloudwatchActions.SnsAction(options.alarmTopic);
-    for (const each of alarms) {
-      each.addAlarmAction(action);
-      each.addOkAction(action);
-    }
-  }
+  for (const each of alarms) notifyOnAlarmAndRecovery(each, options.alarmAction);
   return alarms;
+}
+
+/** Makes the alarm run the action, when there is one, when it goes into alarm and when it recovers. */
+export function notifyOnAlarmAndRecovery(alarm: cloudwatch.Alarm, action: cloudwatch.IAlarmAction | undefined): void {
+  if (!action) return;
+  alarm.addAlarmAction(action);
+  alarm.addOkAction(action);
 }
 
 /** The settings that alarm thresholds are computed from. */

@@ -15,6 +15,7 @@ export interface PipelineSettings {
   readonly allocatedStorageGiB: number;
   readonly maxAllocatedStorageGiB: number;
   readonly multiAz: boolean;
+  readonly monitoringInterval: Duration;
   readonly backupRetention: Duration;
   readonly deletionProtection: boolean;
   readonly removalPolicy: RemovalPolicy;
@@ -41,6 +42,7 @@ export function pipelineSettings(props: KxEventsPipelineProps): PipelineSettings
     allocatedStorageGiB: props.allocatedStorageGiB ?? 20,
     maxAllocatedStorageGiB: props.maxAllocatedStorageGiB ?? 100,
     multiAz: props.multiAz ?? false,
+    monitoringInterval: props.monitoringInterval ?? Duration.seconds(60),
     backupRetention: props.backupRetention ?? Duration.days(7),
     deletionProtection: props.deletionProtection ?? true,
     removalPolicy: props.removalPolicy ?? RemovalPolicy.SNAPSHOT,

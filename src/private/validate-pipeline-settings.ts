@@ -48,6 +48,8 @@ const MIN_STORAGE_GIB = 20;
 const MAX_STORAGE_GIB = 65_536;
 /** The bundles target Node.js 22. */
 const MIN_NODE_MAJOR = 22;
+/** RDS Enhanced Monitoring's intervals, in seconds; 0 is off. */
+const MONITORING_INTERVALS = [0, 1, 5, 10, 15, 30, 60];
 /** PostgreSQL (and RDS) database names: a letter, then letters, digits or underscores, 63 characters at most. */
 const DATABASE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
 
@@ -83,6 +85,9 @@ export function validatePipelineSettings(constructPath: string, s: PipelineSetti
     if (!Number.isInteger(days) || days < 0 || days > 35) {
       problem('backupRetention', 'a whole number of days from 0 to 35', s.backupRetention.toHumanString());
     }
+  }
+  if (known(s.monitoringInterval) && !MONITORING_INTERVALS.includes(s.monitoringInterval.toSeconds({ integral: false }))) {
+    problem('monitoringInterval', `one of ${MONITORING_INTERVALS.join(', ')} seconds (0 turns Enhanced Monitoring off)`, s.monitoringInterval.toHumanString());
   }
   if (known(s.visibilityTimeout) && known(s.consumerTimeout)) {
     const minimum = Duration.millis(s.consumerTimeout.toMilliseconds() * VISIBILITY_TIMEOUT_FACTOR);
