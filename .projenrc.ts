@@ -175,15 +175,17 @@ const decorators = new typescript.TypeScriptProject({
 });
 decorators.package.addField('allowScripts', allowScripts);
 decorators.package.addField('peerDependenciesMeta', { '@middy/core': { optional: true } });
-// The entry points: the main one, the Middy middleware (its optional peer stays optional), and
-// testing support. typesVersions serves TypeScript projects still on "moduleResolution": "node".
-const decoratorsEntries = { '.': 'index', './middy': 'middy', './testing': 'testing' };
+// The entry points: the main one, the Middy middleware (its optional peer stays optional), testing
+// support, and the recovery of unpublished records (for the CLI; producers never load it).
+// typesVersions serves TypeScript projects still on "moduleResolution": "node".
+const decoratorsEntries = { '.': 'index', './middy': 'middy', './testing': 'testing', './recovery': 'recovery' };
 decorators.package.addField('exports', {
   ...Object.fromEntries(Object.entries(decoratorsEntries).map(([entry, file]) =>
     [entry, { types: `./lib/${file}.d.ts`, default: `./lib/${file}.js` }])),
   './package.json': './package.json',
 });
-decorators.package.addField('typesVersions', { '*': { middy: ['lib/middy.d.ts'], testing: ['lib/testing.d.ts'] } });
+decorators.package.addField('typesVersions', { '*': Object.fromEntries(Object.entries(decoratorsEntries)
+  .filter(([entry]) => entry !== '.').map(([entry, file]) => [entry.slice(2), [`lib/${file}.d.ts`]])) });
 
 const installDecorators = project.addTask('install:decorators', {
   description: 'Install the kx-events-decorators subproject (its own node_modules and lockfile)',

@@ -5,6 +5,7 @@
 import { MessageAttributeValue, SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { describeProblems, inspectTrackedEvent, MAX_EVENT_BYTES, TrackedEvent } from './contract';
 import { describeError, writeLog } from './log';
+import { logUnpublished } from './unpublished-record';
 
 /** How long a publish may take, in milliseconds, unless `timeoutMs` or `EVENTS_PUBLISH_TIMEOUT_MS` says otherwise. */
 export const DEFAULT_PUBLISH_TIMEOUT_MS = 1000;
@@ -246,9 +247,4 @@ export function publishTimeoutMs(options: PublishOptions): number {
     writeLog('WARN', 'kx-events.invalid-setting', `${setting} must be a positive number of milliseconds, at most ${MAX_TIMEOUT_MS}: using ${DEFAULT_PUBLISH_TIMEOUT_MS}`, { setting, given });
   }
   return DEFAULT_PUBLISH_TIMEOUT_MS;
-}
-
-/** The one record of an event that was not published: the whole event, for recovery. */
-function logUnpublished(event: TrackedEvent, reason: 'invalid' | 'failed' | 'timeout' | 'rejected', data: Record<string, unknown>): void {
-  writeLog('ERROR', 'kx-events.unpublished', `event not published (${reason}): recover it from this record`, { reason, ...data, event });
 }
