@@ -1,3 +1,4 @@
+import * as path from 'path';
 import { awscdk, github, javascript, typescript, JsonPatch, TextFile } from 'projen';
 
 // One place for the versions that several parts of the repository must agree on.
@@ -13,8 +14,10 @@ const CONSTRUCTS_VERSION = '10.5.1';
 const MIN_NODE_VERSION = '22.0.0';
 const WORKFLOW_NODE_VERSION = '24.x';
 const TYPESCRIPT_VERSION = '~6.0';
-const AWS_SDK = ['@aws-sdk/client-sqs@^3', '@aws-sdk/client-secrets-manager@^3'];
+// The CLI's tests (test/cli/) also drive CloudWatch Logs and CloudFormation on moto.
+const AWS_SDK = ['@aws-sdk/client-sqs@^3', '@aws-sdk/client-secrets-manager@^3', '@aws-sdk/client-cloudwatch-logs@^3', '@aws-sdk/client-cloudformation@^3'];
 const DECORATORS_DIR = 'packages/kx-events-decorators';
+const CLI_DIR = 'packages/kx-events-cli';
 
 const project = new awscdk.AwsCdkConstructLibrary({
   name: 'kx-events-cdk',
@@ -76,6 +79,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
       collectCoverage: false,
       // The schema's .sql files are imported as text (esbuild's text loader in the bundles).
       transform: { '^.+\\.sql$': new javascript.Transform('<rootDir>/lambda/schema/sql-text.js') },
+      // The CLI (test/cli/) imports the runtime package by name: test it on the sources, as the rest of test/ does.
+      moduleNameMapper: { '^kx-events-decorators(/.*)?$': `<rootDir>/${DECORATORS_DIR}/src$1` },
     },
   },
 
@@ -195,7 +200,7 @@ const installDecorators = project.addTask('install:decorators', {
 // npm runs `prepare` after `npm ci` and `npm install` here, and also before it packs:
 // packing (jsii-pacmak does it once per language) must not reinstall the subproject.
 const prepare = project.addTask('prepare:repository', {
-  description: 'After npm ci or npm install in this repository: install the decorators subproject',
+  description: 'After npm ci or npm install in this repository: install the subprojects (decorators, CLI)',
   condition: '[ "$npm_command" = ci ] || [ "$npm_command" = install ]',
 });
 prepare.spawn(installDecorators);
@@ -208,6 +213,45 @@ project.testTask.spawn(project.addTask('test:decorators', {
   exec: 'npx projen test',
   cwd: DECORATORS_DIR,
 }));
+
+// ---------------------------------------------------------------------------
+// kx-events-cli: the `kx-events` command line for operators (the dead-letter queue,
+// unpublished events). Its own package, so the Lambda bundles never carry it; it uses
+// the runtime package's contract, batch publishing and recovery. Its tests run in the
+// root's test bed (test/cli/), against moto, PostgreSQL and the bundled consumer.
+// ---------------------------------------------------------------------------
+const cli = new typescript.TypeScriptProject({
+  parent: project,
+  outdir: CLI_DIR,
+  name: 'kx-events-cli',
+  description: 'kx-events: the command line for the pipeline\'s dead-letter queue and unpublished events.',
+  authorName: 'kx-events',
+  authorEmail: 'team@kxevents.io',
+  repository: 'https://github.com/kx-events/kx-events.git',
+  repositoryDirectory: CLI_DIR,
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  minNodeVersion: MIN_NODE_VERSION,
+  typescriptVersion: TYPESCRIPT_VERSION,
+  // The runtime package from this repository, linked while developing.
+  deps: [`kx-events-decorators@file:${path.relative(CLI_DIR, DECORATORS_DIR)}`, '@aws-sdk/client-sqs@^3', '@aws-sdk/client-cloudwatch-logs@^3', '@aws-sdk/client-cloudformation@^3'],
+  bin: { 'kx-events': 'lib/cli.js' },
+  jest: false,
+  tsconfig: { compilerOptions: { target: 'ES2022', lib: ['es2022'] } },
+  github: false,
+  release: false,
+  projenrcTs: false,
+});
+cli.package.addField('allowScripts', allowScripts);
+// The CLI compiles against the runtime package's built lib/: build it first, then install.
+const installCli = project.addTask('install:cli', {
+  description: 'Build kx-events-decorators (the CLI links to its lib/), then install the kx-events-cli subproject',
+});
+installCli.exec('npx projen compile', { cwd: DECORATORS_DIR });
+installCli.exec('npm ci', { cwd: CLI_DIR });
+prepare.spawn(installCli);
+project.preCompileTask.exec('npx projen build', { cwd: CLI_DIR });
 
 // ---------------------------------------------------------------------------
 // The local stand-ins: moto[server] (SQS, Secrets Manager) in a project-local venv.

@@ -1,0 +1,2 @@
+export { run, HELP } from './run';
+export type { Terminal } from './terminal';
