@@ -1,4 +1,3 @@
-import * as path from 'path';
 import { awscdk, github, javascript, typescript, JsonPatch, TextFile } from 'projen';
 
 // One place for the versions that several parts of the repository must agree on.
@@ -189,8 +188,10 @@ decorators.package.addField('exports', {
     [entry, { types: `./lib/${file}.d.ts`, default: `./lib/${file}.js` }])),
   './package.json': './package.json',
 });
-decorators.package.addField('typesVersions', { '*': Object.fromEntries(Object.entries(decoratorsEntries)
-  .filter(([entry]) => entry !== '.').map(([entry, file]) => [entry.slice(2), [`lib/${file}.d.ts`]])) });
+decorators.package.addField('typesVersions', {
+  '*': Object.fromEntries(Object.entries(decoratorsEntries)
+    .filter(([entry]) => entry !== '.').map(([entry, file]) => [entry.slice(2), [`lib/${file}.d.ts`]])),
+});
 
 const installDecorators = project.addTask('install:decorators', {
   description: 'Install the kx-events-decorators subproject (its own node_modules and lockfile)',
@@ -234,8 +235,8 @@ const cli = new typescript.TypeScriptProject({
   packageManager: javascript.NodePackageManager.NPM,
   minNodeVersion: MIN_NODE_VERSION,
   typescriptVersion: TYPESCRIPT_VERSION,
-  // The runtime package from this repository, linked while developing.
-  deps: [`kx-events-decorators@file:${path.relative(CLI_DIR, DECORATORS_DIR)}`, '@aws-sdk/client-sqs@^3', '@aws-sdk/client-cloudwatch-logs@^3', '@aws-sdk/client-cloudformation@^3'],
+  // The runtime package from this repository (its sibling in packages/), linked while developing.
+  deps: ['kx-events-decorators@file:../kx-events-decorators', '@aws-sdk/client-sqs@^3', '@aws-sdk/client-cloudwatch-logs@^3', '@aws-sdk/client-cloudformation@^3'],
   bin: { 'kx-events': 'lib/cli.js' },
   jest: false,
   tsconfig: { compilerOptions: { target: 'ES2022', lib: ['es2022'] } },
