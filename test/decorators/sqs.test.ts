@@ -131,6 +131,36 @@ describe('publishEvents against moto', () => {
     expect(recoverUnpublishedEvents(unpublished.map((r) => JSON.stringify(r))).events.map((e) => e.event)).toEqual([events[4], events[17]]);
   });
 
+  test('never builds a message SQS refuses: what cannot travel is logged as invalid, the edge characters SQS allows arrive intact', async () => {
+    // SQS accepts only these in bodies and String attributes; moto does not check, so every message it got is checked here.
+    const SQS_CARRIES = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
+    const { queueUrl } = await freshQueues();
+    const refused = [
+      event(0, { clientId: 'acme\u0001' }),
+      event(1, { entityType: 'item\u001F' }),
+      event(2, { eventType: 'made\uFFFF' }),
+      event(3, { metadata: { note: 'raw \uFFFE in JSON' } }),
+      event(4, { metadata: { ['key\uFFFF']: 1 } }),
+      event(5, { userId: 'user\uFFFE' }),
+    ];
+    const edge = event(6, {
+      clientId: 'tab\tcr\rlf\n\uD7FF\uE000\uFFFD\u{10000}\u{10FFFF}',
+      metadata: { control: 'bell \u0007, escaped by JSON', top: '\u{10FFFF}' },
+    });
+    expect(await publishEvents([...refused, edge], { queueUrl })).toEqual({ published: 1, unpublished: refused.length });
+    const messages = await receiveAll(queueUrl, 1);
+    expect(messages).toHaveLength(1);
+    for (const message of messages) {
+      expect(message.Body).toMatch(SQS_CARRIES);
+      for (const attribute of Object.values(message.MessageAttributes ?? {})) expect(attribute.StringValue).toMatch(SQS_CARRIES);
+    }
+    expect(JSON.parse(messages[0].Body!)).toEqual(edge);
+    expect(messages[0].MessageAttributes!.clientId.StringValue).toBe(edge.clientId);
+    const unpublished = logs.records('kx-events.unpublished');
+    expect(unpublished.map((r) => [r.reason, (r.event as TrackedEvent).eventId])).toEqual(refused.map((e) => ['invalid', e.eventId]));
+    expect(unpublished.map((r) => String(r.problems).split(':')[0])).toEqual(['clientId', 'entityType', 'eventType', 'metadata.note', 'metadata["key\\uffff"]', 'userId']);
+  });
+
   test('every publish without an sqsClient goes through one SQS client, kept for the container', async () => {
     const { queueUrl } = await freshQueues();
     process.env.EVENTS_QUEUE_URL = queueUrl;

@@ -1,9 +1,11 @@
 /**
- * The event contract: the one definition of a tracked event, shared by the producer
- * (this package) and the consumer Lambda, which imports this file by relative path.
+ * The event contract, at `kx-events-decorators/contract`: the one definition of a tracked event,
+ * shared by the producer (this package) and the consumer Lambda, which imports it by that name.
+ * The JSON Schema that the package ships (`tracked-event.schema.json`) is generated from it.
  *
  * Pure by design: no SDK imports and no Node-only APIs beyond Buffer, so it bundles anywhere.
- * Every limit follows the column that stores the field (see the `events` table).
+ * Every limit follows the column that stores the field (see the `events` table), and every string
+ * must be one that SQS carries.
  */
 
 /** A business event, as published to the events queue and stored as one row. */
@@ -50,56 +52,108 @@ export interface ContractProblem {
 
 const INT32_MIN = -2_147_483_648;
 const INT32_MAX = 2_147_483_647;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|([+-])(\d{2})(?::?(\d{2}))?)$/;
-const NUL_OR_SURROGATE = /[\u0000\uD800-\uDFFF]/;
-const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** @internal */
+export const INT32 = { min: INT32_MIN, max: INT32_MAX } as const;
+/** @internal */
+export const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+/** @internal */
+export const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|([+-])(\d{2})(?::?(\d{2}))?)$/;
 
-type FieldRule = (value: unknown) => string | undefined;
+/**
+ * What a string may hold. Every string travels in the message body, as JSON, which escapes the
+ * control characters but leaves U+FFFE and U+FFFF raw, which SQS refuses; PostgreSQL refuses U+0000
+ * and unpaired surrogates. The fields that are also message attributes travel raw, so they are held
+ * to SQS's set: tab, LF, CR, U+0020..U+D7FF, U+E000..U+FFFD, U+10000..U+10FFFF.
+ * @internal
+ */
+export const CHARACTERS = {
+  body: { refused: /[\u0000\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/, allowed: 'any character but U+0000, U+FFFE, U+FFFF and unpaired surrogates' },
+  attribute: { refused: /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u, allowed: 'tab, LF, CR, U+0020..U+D7FF, U+E000..U+FFFD, U+10000..U+10FFFF (what SQS carries in a message attribute)' },
+} as const;
+type Characters = keyof typeof CHARACTERS;
+const MAY_BE_REFUSED_IN_BODY = /[\u0000\uD800-\uDFFF\uFFFE\uFFFF]/;
 
-interface FieldSpec {
-  readonly required: boolean;
-  readonly rule: FieldRule;
-}
+/** One field's kind, with its limits: the validator and the JSON Schema are both built from these. @internal */
+export type FieldSpec = { readonly required: boolean; readonly description: string } & (
+  | { readonly kind: 'text'; readonly max: number; readonly characters: Characters }
+  | { readonly kind: 'uuid' }
+  | { readonly kind: 'integer' }
+  | { readonly kind: 'timestamp' }
+  | { readonly kind: 'metadata' }
+);
 
-const text = (max: number): FieldRule => (value) => checkText(value, max);
-const uuid: FieldRule = (value) => checkUuid(value);
+const text = (max: number, required: boolean, description: string, characters: Characters = 'body'): FieldSpec =>
+  ({ kind: 'text', max, characters, required, description });
 
-/** Every field of the contract, in the order the seed lists them. Anything else is unknown. */
-const FIELDS: { readonly [K in keyof Required<TrackedEvent>]: FieldSpec } = {
-  eventId: { required: true, rule: uuid },
-  clientId: { required: true, rule: text(128) },
-  previousEventId: { required: false, rule: uuid },
-  userId: { required: false, rule: text(128) },
-  entityId: { required: false, rule: text(128) },
-  entityType: { required: true, rule: text(48) },
-  eventType: { required: true, rule: text(48) },
-  source: { required: false, rule: text(32) },
-  campaignId: { required: false, rule: text(128) },
-  pointsAwarded: { required: false, rule: checkPoints },
-  sessionId: { required: false, rule: text(128) },
-  occurredAt: { required: true, rule: checkOccurredAt },
-  metadata: { required: false, rule: () => undefined }, // checked by walkMetadata, which reports paths
+/** Every field of the contract, in the order the `events` table has them. Anything else is unknown. @internal */
+export const FIELDS: { readonly [K in keyof Required<TrackedEvent>]: FieldSpec } = {
+  eventId: { kind: 'uuid', required: true, description: 'The event\'s id, unique: the key that stores it once.' },
+  clientId: text(128, true, 'The client (tenant) the event belongs to. Also a message attribute.', 'attribute'),
+  previousEventId: { kind: 'uuid', required: false, description: 'The event this one follows; never the event\'s own eventId.' },
+  userId: text(128, false, 'The user who acted.'),
+  entityId: text(128, false, 'The entity the event is about.'),
+  entityType: text(48, true, 'The kind of entity, such as "user". Also a message attribute.', 'attribute'),
+  eventType: text(48, true, 'What happened, such as "user_created". Also a message attribute.', 'attribute'),
+  source: text(32, false, 'Where the event comes from, such as "api".'),
+  campaignId: text(128, false, 'The campaign the event belongs to.'),
+  pointsAwarded: { kind: 'integer', required: false, description: 'Points, an integer within PostgreSQL INTEGER.' },
+  sessionId: text(128, false, 'The session the event happened in.'),
+  occurredAt: { kind: 'timestamp', required: true, description: 'When it happened: ISO 8601 date and time with a time zone.' },
+  metadata: { kind: 'metadata', required: false, description: `A plain JSON object, nesting at most ${MAX_METADATA_DEPTH} levels.` },
 };
 const FIELD_ENTRIES = Object.entries(FIELDS) as Array<[string, FieldSpec]>;
 const FIELD_NAMES = Object.keys(FIELDS);
 
 /**
- * Every problem with `value` as a TrackedEvent; an empty array means it is valid.
- * Checks each field's type and limit, unknown fields, U+0000 anywhere (PostgreSQL rejects it),
- * and the serialized size against {@link MAX_EVENT_BYTES}.
+ * The metadata key under which the consumer keeps the fields it does not know (see {@link readTrackedEvent}).
+ * Reserved: an event's own metadata may not use it.
+ */
+export const UNKNOWN_FIELDS_KEY = 'kx-events.unknownFields';
+
+/**
+ * Every problem with `value` as a TrackedEvent, as a producer must send it; an empty array means it
+ * is valid. Checks each field's type and limit, the characters of every string, a self-link,
+ * unknown fields, and the serialized size against {@link MAX_EVENT_BYTES}.
  */
 export function validateTrackedEvent(value: unknown): ContractProblem[] {
   return inspectTrackedEvent(value).problems;
 }
 
+/** What {@link readTrackedEvent} read. */
+export interface TrackedEventReading {
+  /** Every problem; when there is one, `event` is absent. */
+  readonly problems: ContractProblem[];
+  /** The event to store: the fields of this contract, with the unknown ones kept in its metadata under {@link UNKNOWN_FIELDS_KEY}. */
+  readonly event?: TrackedEvent;
+  /** The top-level fields this version of the contract does not know, in the order they came. */
+  readonly unknownFields: string[];
+}
+
+/**
+ * The tolerant reading, for a consumer: a field this version of the contract does not know (one that
+ * a newer producer sends) is no problem. It is kept, in the event's metadata under
+ * {@link UNKNOWN_FIELDS_KEY}, and named in `unknownFields`. Every other rule is the producer's.
+ */
+export function readTrackedEvent(value: unknown): TrackedEventReading {
+  const unknown: Record<string, unknown> = {};
+  const { problems } = inspectTrackedEvent(value, unknown);
+  const unknownFields = Object.keys(unknown);
+  if (problems.length > 0) return { problems, unknownFields };
+  if (unknownFields.length === 0) return { problems, event: value as TrackedEvent, unknownFields };
+  const event: Record<string, unknown> = {};
+  for (const field of FIELD_NAMES) if ((value as Record<string, unknown>)[field] !== undefined) event[field] = (value as Record<string, unknown>)[field];
+  event.metadata = { ...(event.metadata as object | undefined), [UNKNOWN_FIELDS_KEY]: unknown };
+  return { problems, event: event as unknown as TrackedEvent, unknownFields };
+}
+
 /**
  * Validates and serializes in one pass: the producer sends `body` (the JSON it measured, `bodyBytes`
  * long in UTF-8), so an event is stringified and measured once. `body` and `bodyBytes` are present
- * only when there are no problems.
+ * only when there are no problems. With `unknown`, the tolerant reading: each unknown field is
+ * checked as a JSON value and collected there, instead of being a problem.
  * @internal
  */
-export function inspectTrackedEvent(value: unknown): { problems: ContractProblem[]; body?: string; bodyBytes?: number } {
+export function inspectTrackedEvent(value: unknown, unknown?: Record<string, unknown>): { problems: ContractProblem[]; body?: string; bodyBytes?: number } {
   if (!isPlainObject(value)) {
     return { problems: [{ field: 'event', message: `must be a plain JSON object, got ${describeValue(value)}` }] };
   }
@@ -111,20 +165,32 @@ export function inspectTrackedEvent(value: unknown): { problems: ContractProblem
       if (spec.required) problems.push({ field, message: 'is required' });
       continue;
     }
-    const message = spec.rule(fieldValue);
+    if (spec.kind === 'metadata') {
+      checkMetadata(fieldValue, problems);
+      continue;
+    }
+    const message = checkField(spec, fieldValue);
     if (message) problems.push({ field, message });
   }
-  if (record.metadata !== undefined) {
-    if (isPlainObject(record.metadata)) {
-      walkMetadata(record.metadata, 'metadata', [], problems);
-    } else {
-      problems.push({ field: 'metadata', message: `must be a plain JSON object, got ${describeValue(record.metadata)}` });
-    }
+  if (record.previousEventId !== undefined && typeof record.eventId === 'string'
+    && typeof record.previousEventId === 'string' && record.previousEventId.toLowerCase() === record.eventId.toLowerCase()) {
+    problems.push({ field: 'previousEventId', message: 'must not be the event\'s own eventId (an event cannot follow itself)' });
   }
   for (const key of Object.keys(record)) {
-    if (!Object.prototype.hasOwnProperty.call(FIELDS, key)) {
+    if (Object.prototype.hasOwnProperty.call(FIELDS, key)) continue;
+    if (!unknown) {
       problems.push({ field: fieldPath('', key), message: `is not a field of TrackedEvent (allowed: ${FIELD_NAMES.join(', ')})` });
+      continue;
     }
+    const item = record[key];
+    if (item === undefined) continue; // dropped by JSON, like an absent field
+    const path = fieldPath('', key);
+    const keyProblem = checkCharacters(key, 'body');
+    if (keyProblem) problems.push({ field: path, message: `name ${keyProblem}` });
+    const message = checkJsonValue(item, []);
+    if (message) problems.push({ field: path, message });
+    else if (typeof item === 'object' && item !== null) walkMetadata(item, path, [], problems);
+    unknown[key] = item;
   }
   const body = serialize(value);
   const bodyBytes = body === undefined ? undefined : Buffer.byteLength(body, 'utf8');
@@ -132,6 +198,27 @@ export function inspectTrackedEvent(value: unknown): { problems: ContractProblem
     problems.push({ field: 'event', message: `must serialize to at most ${MAX_EVENT_BYTES} bytes of UTF-8 JSON, got ${bodyBytes}` });
   }
   return problems.length > 0 ? { problems } : { problems, body, bodyBytes };
+}
+
+function checkField(spec: FieldSpec, value: unknown): string | undefined {
+  switch (spec.kind) {
+    case 'text': return checkText(value, spec.max, spec.characters);
+    case 'uuid': return checkUuid(value);
+    case 'integer': return checkPoints(value);
+    case 'timestamp': return checkOccurredAt(value);
+    case 'metadata': return undefined; // checkMetadata, which reports paths
+  }
+}
+
+function checkMetadata(value: unknown, problems: ContractProblem[]): void {
+  if (!isPlainObject(value)) {
+    problems.push({ field: 'metadata', message: `must be a plain JSON object, got ${describeValue(value)}` });
+    return;
+  }
+  if (Object.prototype.hasOwnProperty.call(value, UNKNOWN_FIELDS_KEY)) {
+    problems.push({ field: fieldPath('metadata', UNKNOWN_FIELDS_KEY), message: 'is reserved: the consumer keeps the fields it does not know there' });
+  }
+  walkMetadata(value, 'metadata', [], problems);
 }
 
 /** JSON text, or undefined when the value cannot be serialized (already reported as a problem). */
@@ -151,9 +238,9 @@ export function describeProblems(problems: readonly ContractProblem[]): string {
 }
 const DESCRIBED_PROBLEMS = 20;
 
-function checkText(value: unknown, max: number): string | undefined {
+function checkText(value: unknown, max: number, characters: Characters): string | undefined {
   if (typeof value !== 'string') return `must be a string of 1..${max} characters, got ${describeValue(value)}`;
-  const problem = checkCharacters(value);
+  const problem = checkCharacters(value, characters);
   if (problem) return problem;
   const length = characterCount(value);
   if (length < 1 || length > max) return `must be 1..${max} characters, got ${length}`;
@@ -167,7 +254,7 @@ export function isUuid(value: unknown): value is string {
 
 function checkUuid(value: unknown): string | undefined {
   if (typeof value !== 'string') return `must be a UUID string, got ${describeValue(value)}`;
-  return checkCharacters(value) ?? (isUuid(value) ? undefined : `must be a UUID (8-4-4-4-12 hexadecimal digits), got ${describeValue(value)}`);
+  return checkCharacters(value, 'body') ?? (isUuid(value) ? undefined : `must be a UUID (8-4-4-4-12 hexadecimal digits), got ${describeValue(value)}`);
 }
 
 function checkPoints(value: unknown): string | undefined {
@@ -206,7 +293,7 @@ function walkMetadata(value: object, path: string, ancestors: object[], problems
     const item = (value as Record<string | number, unknown>)[key];
     // The path is built only for a problem or a nested value: most keys need none.
     const itemPath = () => (isArray ? `${path}[${key}]` : fieldPath(path, key as string));
-    const keyProblem = isArray ? undefined : checkCharacters(key as string);
+    const keyProblem = isArray ? undefined : checkCharacters(key as string, 'body');
     if (keyProblem) problems.push({ field: itemPath(), message: `key ${keyProblem}` });
     if (item === undefined && !isArray) continue; // dropped by JSON, like an absent key
     const message = checkJsonValue(item, ancestors);
@@ -218,7 +305,7 @@ function walkMetadata(value: object, path: string, ancestors: object[], problems
 
 function checkJsonValue(value: unknown, ancestors: object[]): string | undefined {
   switch (typeof value) {
-    case 'string': return checkCharacters(value);
+    case 'string': return checkCharacters(value, 'body');
     case 'boolean': return undefined;
     case 'number': return Number.isFinite(value) ? undefined : `must be a finite number, got ${describeValue(value)}`;
     case 'object':
@@ -229,12 +316,16 @@ function checkJsonValue(value: unknown, ancestors: object[]): string | undefined
   return `must be a JSON value (string, finite number, boolean, null, array or plain object), got ${describeValue(value)}`;
 }
 
-/** U+0000 and unpaired surrogates cannot be stored by PostgreSQL text or JSONB. */
-function checkCharacters(value: string): string | undefined {
-  if (!NUL_OR_SURROGATE.test(value)) return undefined; // one scan for the common case
-  if (value.includes('\u0000')) return 'must not contain U+0000 (the NUL character)';
-  if (UNPAIRED_SURROGATE.test(value)) return 'must be well-formed Unicode (no unpaired surrogate)';
-  return undefined;
+/** The first character of `value` that cannot travel (see {@link CHARACTERS}), named with its position. */
+function checkCharacters(value: string, characters: Characters): string | undefined {
+  if (characters === 'body' && !MAY_BE_REFUSED_IN_BODY.test(value)) return undefined; // one scan for the common case
+  const { refused, allowed } = CHARACTERS[characters];
+  const match = refused.exec(value);
+  if (!match) return undefined;
+  const code = match[0].codePointAt(0)!;
+  const name = code >= 0xd800 && code <= 0xdfff ? 'an unpaired surrogate' : code === 0 ? 'the NUL character' : code >= 0xfffe ? 'a noncharacter' : 'a control character';
+  const hex = code.toString(16).toUpperCase().padStart(4, '0');
+  return `must hold only ${allowed}, got U+${hex} (${name}) at index ${match.index}`;
 }
 
 /** Characters as PostgreSQL counts them for VARCHAR(n): code points, not UTF-16 units. */
@@ -254,7 +345,7 @@ function isPlainObject(value: unknown): value is object {
 }
 
 function fieldPath(parent: string, key: string): string {
-  const name = /^[A-Za-z_$][\w$]*$/.test(key) ? key : JSON.stringify(truncate(key));
+  const name = /^[A-Za-z_$][\w$]*$/.test(key) ? key : quote(key);
   if (!parent) return name;
   return name.startsWith('"') ? `${parent}[${name}]` : `${parent}.${name}`;
 }
@@ -264,7 +355,7 @@ function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   switch (typeof value) {
-    case 'string': return JSON.stringify(truncate(value));
+    case 'string': return quote(value);
     case 'number': case 'boolean': case 'bigint': return `${typeof value} ${String(value)}`;
     case 'undefined': return 'undefined';
     case 'function': return 'a function';
@@ -272,6 +363,14 @@ function describeValue(value: unknown): string {
   }
   const constructorName = (Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null)?.constructor?.name;
   return constructorName && constructorName !== 'Object' ? `an instance of ${constructorName}` : 'an object';
+}
+
+/**
+ * A string as a JSON literal, cut to 40 characters, that SQS carries even in a message attribute:
+ * JSON escapes control characters and unpaired surrogates, and this escapes U+FFFE and U+FFFF too.
+ */
+function quote(value: string): string {
+  return JSON.stringify(truncate(value)).replace(/[\uFFFE\uFFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
 }
 
 function truncate(value: string): string {

@@ -266,9 +266,35 @@ describe('validateTrackedEvent', () => {
     });
   });
 
-  describe('U+0000 and unpaired surrogates', () => {
-    test.each(['clientId', 'userId', 'entityType', 'eventType', 'source'])('rejects U+0000 in %s', (field) => {
-      expect(problemsWith({ [field]: 'a\u0000b' })).toEqual([{ field, message: 'must not contain U+0000 (the NUL character)' }]);
+  describe('characters that cannot travel', () => {
+    const BODY = 'must hold only any character but U+0000, U+FFFE, U+FFFF and unpaired surrogates';
+    const ATTRIBUTE = 'must hold only tab, LF, CR, U+0020..U+D7FF, U+E000..U+FFFD, U+10000..U+10FFFF (what SQS carries in a message attribute)';
+
+    test.each(['userId', 'entityId', 'source', 'campaignId', 'sessionId'])('rejects U+0000 in %s', (field) => {
+      expect(problemsWith({ [field]: 'a\u0000b' })).toEqual([{ field, message: `${BODY}, got U+0000 (the NUL character) at index 1` }]);
+    });
+
+    test.each(['clientId', 'entityType', 'eventType'])('%s, also a message attribute, holds only what SQS carries', (field) => {
+      for (const [character, name] of [['\u0000', 'the NUL character'], ['\u0001', 'a control character'], ['\u001F', 'a control character'],
+        ['\uFFFE', 'a noncharacter'], ['\uFFFF', 'a noncharacter'], ['\uD83D', 'an unpaired surrogate']]) {
+        const hex = character.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+        expect(problemsWith({ [field]: `ab${character}` })).toEqual([{ field, message: `${ATTRIBUTE}, got U+${hex} (${name}) at index 2` }]);
+      }
+      expect(problemsWith({ [field]: 'tab\tnew\nline\r\uD7FF\uE000\uFFFD\u{10000}\u{10FFFF}' })).toEqual([]);
+    });
+
+    test('rejects U+FFFE and U+FFFF anywhere in the body, which JSON.stringify leaves raw', () => {
+      expect(JSON.stringify({ k: '\uFFFE' })).toContain('\uFFFE');
+      expect(problemsWith({ userId: 'x\uFFFF', metadata: { note: '\uFFFE', ['k\uFFFF']: 1, list: ['ok', 'a\uFFFE'] } })).toEqual([
+        { field: 'userId', message: `${BODY}, got U+FFFF (a noncharacter) at index 1` },
+        { field: 'metadata.note', message: `${BODY}, got U+FFFE (a noncharacter) at index 0` },
+        { field: 'metadata["k\\uffff"]', message: `key ${BODY}, got U+FFFF (a noncharacter) at index 1` },
+        { field: 'metadata.list[1]', message: `${BODY}, got U+FFFE (a noncharacter) at index 1` },
+      ]);
+    });
+
+    test('accepts control characters in body-only strings: JSON escapes them, and they travel', () => {
+      expect(problemsWith({ userId: 'a\u0001b', metadata: { note: '\u001b[0m', ['k\u0007']: 1 } })).toEqual([]);
     });
 
     test('rejects U+0000 in a UUID field and occurredAt', () => {
@@ -277,15 +303,26 @@ describe('validateTrackedEvent', () => {
 
     test('rejects U+0000 in nested metadata keys and values', () => {
       expect(problemsWith({ metadata: { 'ok': 'fine', 'bad': ['x', { deep: 'a\u0000' }], 'k\u0000': 1 } })).toEqual([
-        { field: 'metadata.bad[1].deep', message: 'must not contain U+0000 (the NUL character)' },
-        { field: 'metadata["k\\u0000"]', message: 'key must not contain U+0000 (the NUL character)' },
+        { field: 'metadata.bad[1].deep', message: `${BODY}, got U+0000 (the NUL character) at index 1` },
+        { field: 'metadata["k\\u0000"]', message: `key ${BODY}, got U+0000 (the NUL character) at index 1` },
       ]);
     });
 
     test('rejects an unpaired surrogate, accepts a pair', () => {
-      expect(problemsWith({ userId: 'a\uD83D' })).toEqual([{ field: 'userId', message: 'must be well-formed Unicode (no unpaired surrogate)' }]);
-      expect(problemsWith({ metadata: { note: '\uDE00x' } })).toEqual([{ field: 'metadata.note', message: 'must be well-formed Unicode (no unpaired surrogate)' }]);
-      expect(problemsWith({ userId: '\uD83D\uDE00' })).toEqual([]);
+      expect(problemsWith({ userId: 'a\uD83D' })).toEqual([{ field: 'userId', message: `${BODY}, got U+D83D (an unpaired surrogate) at index 1` }]);
+      expect(problemsWith({ metadata: { note: '\uDE00x' } })).toEqual([{ field: 'metadata.note', message: `${BODY}, got U+DE00 (an unpaired surrogate) at index 0` }]);
+      expect(problemsWith({ userId: '\uD83D\uDE00', clientId: '\uD83D\uDE00' })).toEqual([]);
+    });
+  });
+
+  describe('links', () => {
+    test('rejects a self-link: previousEventId is the event\'s own eventId, in any case', () => {
+      const { eventId } = fullEvent();
+      for (const previousEventId of [eventId, eventId.toUpperCase()]) {
+        expect(problemsWith({ previousEventId })).toEqual([
+          { field: 'previousEventId', message: 'must not be the event\'s own eventId (an event cannot follow itself)' },
+        ]);
+      }
     });
   });
 
