@@ -1,5 +1,4 @@
-import { EventExtra, withEventTracking } from './event-tracking';
-import { PublishOptions } from './publishing';
+import { EventExtra, TrackingOptions, withEventTracking } from './event-tracking';
 
 /**
  * A method decorator for both decorator styles: TC39 standard decorators (TypeScript 5+, the default)
@@ -16,7 +15,7 @@ export interface EventTrackingDecorator {
  * Publishes one event each time the decorated handler method succeeds: a thin front on
  * {@link withEventTracking}, which documents the behaviour. The decorated method returns a promise.
  */
-export function EventTracking(entityType: string, eventType: string, extra?: EventExtra, options?: PublishOptions): EventTrackingDecorator {
+export function EventTracking(entityType: string, eventType: string, extra?: EventExtra, options?: TrackingOptions): EventTrackingDecorator {
   const decorate = (target: unknown, contextOrKey: unknown, descriptor?: PropertyDescriptor): unknown => {
     if (isStandardContext(contextOrKey)) {
       if (contextOrKey.kind !== 'method') throw new TypeError(`@EventTracking decorates methods, not a ${contextOrKey.kind}`);

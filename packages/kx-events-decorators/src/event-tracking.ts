@@ -4,26 +4,31 @@
  * never touches the handler's result; a handler's error propagates unchanged, and no event is sent.
  */
 import { TrackedEvent } from './contract';
+import { ExtractionOptions } from './extraction';
 import { describeError, writeLog } from './log';
 import { publishEvent, PublishOptions, publishTimeoutMs } from './publishing';
 import { createTrackedEvent } from './tracked-event';
 
 /**
- * Fields to add to each event. Each is a value, or a function of the handler's result and event
- * that returns it, so that, for example, `entityId` can come from what the handler returned:
- * `{ entityId: (result) => result.userId }`. A function that returns undefined leaves the field out.
- * `entityType` and `eventType` always come from the arguments.
+ * Fields to add to each event. Each is a value, or a function of the handler's result, event and
+ * Lambda context that returns it, so that, for example, `entityId` can come from what the handler
+ * returned: `{ entityId: (result) => result.userId }`. A function that returns undefined leaves the
+ * field out. `entityType` and `eventType` always come from the arguments. `eventId`, if given, must be
+ * a function (a constant would give every event the same id): see {@link eventIdFrom}.
  */
 export type EventExtra<TResult = any, TEvent = any> = {
-  [K in keyof TrackedEvent]?: TrackedEvent[K] | ((result: TResult, event: TEvent) => TrackedEvent[K] | undefined);
+  [K in keyof TrackedEvent]?: TrackedEvent[K] | ((result: TResult, event: TEvent, context: any) => TrackedEvent[K] | undefined);
 };
+
+/** How a tracked handler reads its request (see {@link ExtractionOptions}) and publishes (see {@link PublishOptions}). */
+export interface TrackingOptions extends PublishOptions, ExtractionOptions {}
 
 /** What one tracked handler publishes, and how. */
 export interface TrackingSpec {
   readonly entityType: string;
   readonly eventType: string;
   readonly extra?: EventExtra;
-  readonly options?: PublishOptions;
+  readonly options?: TrackingOptions;
 }
 
 /**
@@ -36,9 +41,9 @@ export function withEventTracking<H extends (...args: any[]) => any>(
   entityType: string,
   eventType: string,
   extra?: EventExtra<Awaited<ReturnType<H>>, Parameters<H>[0]>,
-  options?: PublishOptions,
+  options?: TrackingOptions,
 ): (this: ThisParameterType<H>, ...args: Parameters<H>) => Promise<Awaited<ReturnType<H>>> {
-  const spec: TrackingSpec = { entityType, eventType, extra, options };
+  const spec = trackingSpec(entityType, eventType, extra, options);
   const tracked = async function (this: ThisParameterType<H>, ...args: Parameters<H>): Promise<Awaited<ReturnType<H>>> {
     const result = await handler.apply(this, args);
     await trackResult(spec, args[0], args[1], result);
@@ -48,11 +53,25 @@ export function withEventTracking<H extends (...args: any[]) => any>(
   return tracked;
 }
 
+/**
+ * @internal The spec of a tracked handler, checked once, when the handler is wrapped: a constant
+ * `extra.eventId` is refused, with a TypeError, because every event would then share one id, and the
+ * consumer would store the first and drop every other as its duplicate.
+ */
+export function trackingSpec(entityType: string, eventType: string, extra?: EventExtra, options?: TrackingOptions): TrackingSpec {
+  if (extra?.eventId !== undefined && typeof extra.eventId !== 'function') {
+    throw new TypeError(`extra.eventId must be a function of (result, event, context) that derives each event's id, such as `
+      + `(result, event, context) => eventIdFrom(context.awsRequestId); got the constant ${JSON.stringify(extra.eventId)}, `
+      + 'which would give every event the same id, so that only the first is stored');
+  }
+  return { entityType, eventType, extra, options };
+}
+
 /** @internal After a handler resolved with `result`: publish its event if it succeeded. Never throws. */
 export async function trackResult(spec: TrackingSpec, event: unknown, context: unknown, result: unknown): Promise<void> {
   try {
     if (!succeeded(result)) return;
-    const tracked = createTrackedEvent(spec.entityType, spec.eventType, event, context, resolveExtra(spec, result, event));
+    const tracked = createTrackedEvent(spec.entityType, spec.eventType, event, context, resolveExtra(spec, result, event, context), spec.options);
     if (tracked) await publishEvent(tracked, withinInvocation(context, spec.options));
   } catch (err) {
     writeLog('WARN', 'kx-events.tracking-failed', 'the event could not be built: no event is tracked', {
@@ -82,7 +101,7 @@ function succeeded(result: unknown): boolean {
 }
 
 /** The extra fields with their functions called; an error names the field whose function threw. */
-function resolveExtra(spec: TrackingSpec, result: unknown, event: unknown): Partial<TrackedEvent> | undefined {
+function resolveExtra(spec: TrackingSpec, result: unknown, event: unknown, context: unknown): Partial<TrackedEvent> | undefined {
   const extra = spec.extra;
   if (!extra) return undefined;
   const fields: Record<string, unknown> = {};
@@ -92,7 +111,7 @@ function resolveExtra(spec: TrackingSpec, result: unknown, event: unknown): Part
       continue;
     }
     try {
-      fields[field] = value(result, event);
+      fields[field] = value(result, event, context);
     } catch (err) {
       throw new ExtraFieldError(field, err);
     }

@@ -1,5 +1,5 @@
 /**
- * Where a request's clientId and previousEventId come from, in the seed's order:
+ * Where a request's clientId and previousEventId come from. By default (`clientIdFrom: 'request'`), in order:
  * 1. headers, case-insensitive, in `headers` and then `multiValueHeaders`;
  * 2. the JSON body (base64 when `isBase64Encoded`; a body that is not JSON is ignored);
  * 3. the authorizer context: `requestContext.authorizer.<field>`, then `.lambda.<field>`
@@ -7,9 +7,58 @@
  * 4. the event itself (`event.<field>`, for workers);
  * and, for clientId only, 5. the Lambda context's client context (`context.clientContext.custom.clientId`),
  * for direct invocations that pass one.
+ * `'authorizer-first'` reads the authorizer context first; `'trusted-only'` never reads what the caller
+ * sends (headers and body), only the authorizer context, the event and the client context.
  */
 import { isUuid } from './contract';
 import { writeLog } from './log';
+
+/**
+ * Which sources of a clientId (and previousEventId) are trusted, and in what order:
+ * - `'request'`: headers, body, authorizer context, event, client context (the documented order);
+ * - `'authorizer-first'`: the authorizer context's value wins whenever the request has one, then that order;
+ * - `'trusted-only'`: the authorizer context, the event, the client context; headers and body are ignored.
+ * Behind an authorizer, the default lets a caller choose the clientId (and the event it links to) by header or body.
+ */
+export type ClientIdFrom = 'request' | 'authorizer-first' | 'trusted-only';
+
+/** What extraction reads: {@link ClientIdFrom}. */
+export interface ExtractionOptions {
+  /**
+   * Which sources are trusted for clientId and previousEventId, and in what order.
+   * @default - the `EVENTS_CLIENT_ID_FROM` environment variable, else 'request'
+   */
+  readonly clientIdFrom?: ClientIdFrom;
+}
+
+type Source = 'headers' | 'body' | 'authorizer' | 'event';
+
+/** The sources of each mode, in order. */
+const ORDERS: { readonly [K in ClientIdFrom]: readonly Source[] } = {
+  'request': ['headers', 'body', 'authorizer', 'event'],
+  'authorizer-first': ['authorizer', 'headers', 'body', 'event'],
+  'trusted-only': ['authorizer', 'event'],
+};
+const MODES = Object.keys(ORDERS) as ClientIdFrom[];
+const warnedModes = new Set<string>();
+
+/**
+ * The mode: `clientIdFrom`, else EVENTS_CLIENT_ID_FROM, else 'request'. An invalid setting is warned
+ * about once and read as the strictest mode, 'trusted-only': a typo must not open what it meant to close.
+ * @internal
+ */
+export function clientIdFrom(options: ExtractionOptions = {}): ClientIdFrom {
+  const [setting, given] = options.clientIdFrom !== undefined
+    ? ['clientIdFrom', options.clientIdFrom]
+    : ['EVENTS_CLIENT_ID_FROM', process.env.EVENTS_CLIENT_ID_FROM];
+  if (given === undefined || given === '') return 'request';
+  if ((MODES as string[]).includes(given)) return given as ClientIdFrom;
+  if (!warnedModes.has(`${setting}=${given}`)) {
+    warnedModes.add(`${setting}=${given}`);
+    writeLog('WARN', 'kx-events.invalid-setting', `${setting} must be one of ${MODES.join(', ')}: using trusted-only, the strictest`, { setting, given });
+  }
+  return 'trusted-only';
+}
 
 interface FieldSources {
   readonly field: 'clientId' | 'previousEventId';
@@ -33,17 +82,20 @@ const AUTHORIZER_PLACES: ReadonlyArray<readonly string[]> = [[], ['lambda'], ['j
 /** The last source of a clientId, and only of a clientId. */
 const CLIENT_CONTEXT_SOURCE = 'context.clientContext.custom.clientId';
 
-/** @internal Every source a clientId is read from, in order, as the `kx-events.no-client-id` warning names them. */
-export const CLIENT_ID_LOOKED_IN = `${describeSources(CLIENT_ID)}; ${CLIENT_CONTEXT_SOURCE}`;
+/** @internal Every source a clientId is read from in `mode`, in order, as the `kx-events.no-client-id` warning names them. */
+export function clientIdLookedIn(mode: ClientIdFrom): string {
+  return `${describeSources(CLIENT_ID, mode)}; ${CLIENT_CONTEXT_SOURCE}`;
+}
 
-function describeSources({ field, headers }: FieldSources): string {
+function describeSources({ field, headers }: FieldSources, mode: ClientIdFrom): string {
   const nested = AUTHORIZER_PLACES.filter((place) => place.length > 0).map((place) => `.${place.join('.')}`);
-  return [
-    `headers ${headers.map(({ label }) => label).join(', ')}`,
-    `body.${field}`,
-    `requestContext.authorizer[${nested.join('|')}].${field}`,
-    `event.${field}`,
-  ].join('; ');
+  const names: { readonly [S in Source]: string } = {
+    headers: `headers ${headers.map(({ label }) => label).join(', ')}`,
+    body: `body.${field}`,
+    authorizer: `requestContext.authorizer[${nested.join('|')}].${field}`,
+    event: `event.${field}`,
+  };
+  return ORDERS[mode].map((source) => names[source]).join('; ');
 }
 
 /** Where a value was found, for warnings. */
@@ -63,7 +115,11 @@ export class LambdaRequest {
   /** The body's text, decoded, until it is parsed. */
   private bodyText?: string;
 
-  constructor(private readonly event: unknown, private readonly context?: unknown) {}
+  private readonly sources: readonly Source[];
+
+  constructor(private readonly event: unknown, private readonly context?: unknown, readonly mode: ClientIdFrom = 'request') {
+    this.sources = ORDERS[mode];
+  }
 
   /** The request's clientId, or null when no source has one. */
   clientId(): string | null {
@@ -87,21 +143,36 @@ export class LambdaRequest {
   private find(sources: FieldSources): Found | undefined {
     const event = asObject(this.event);
     if (!event) return undefined;
-    for (const { label, lowerName } of sources.headers) {
-      const value = headerValue(event.headers, lowerName) ?? firstOf(headerValue(event.multiValueHeaders, lowerName));
-      if (present(value)) return { value, source: `header ${label}` };
+    for (const source of this.sources) {
+      const found = this.findIn(source, event, sources);
+      if (found) return found;
     }
-    const field = sources.field;
-    const body = this.bodyField(event, field);
-    if (present(body)) return { value: body, source: `body.${field}` };
-    const authorizer = asObject(asObject(event.requestContext)?.authorizer);
-    if (authorizer) {
-      for (const place of AUTHORIZER_PLACES) {
-        const context = place.reduce<Json | undefined>((object, key) => asObject(object?.[key]), authorizer);
-        if (present(context?.[field])) return { value: context![field], source: ['requestContext.authorizer', ...place, field].join('.') };
+    return undefined;
+  }
+
+  private findIn(source: Source, event: Json, { field, headers }: FieldSources): Found | undefined {
+    switch (source) {
+      case 'headers':
+        for (const { label, lowerName } of headers) {
+          const value = headerValue(event.headers, lowerName) ?? firstOf(headerValue(event.multiValueHeaders, lowerName));
+          if (present(value)) return { value, source: `header ${label}` };
+        }
+        return undefined;
+      case 'body': {
+        const value = this.bodyField(event, field);
+        return present(value) ? { value, source: `body.${field}` } : undefined;
       }
+      case 'authorizer': {
+        const authorizer = asObject(asObject(event.requestContext)?.authorizer);
+        for (const place of authorizer ? AUTHORIZER_PLACES : []) {
+          const context = place.reduce<Json | undefined>((object, key) => asObject(object?.[key]), authorizer);
+          if (present(context?.[field])) return { value: context![field], source: ['requestContext.authorizer', ...place, field].join('.') };
+        }
+        return undefined;
+      }
+      case 'event':
+        return present(event[field]) ? { value: event[field], source: `event.${field}` } : undefined;
     }
-    return present(event[field]) ? { value: event[field], source: `event.${field}` } : undefined;
   }
 
   private fromClientContext(): Found | undefined {
@@ -130,14 +201,14 @@ export class LambdaRequest {
   }
 }
 
-/** The clientId of a Lambda event, or null; see {@link LambdaRequest} for the sources, in order. */
-export function extractClientId(event: unknown, context?: unknown): string | null {
-  return new LambdaRequest(event, context).clientId();
+/** The clientId of a Lambda event, or null; see {@link ClientIdFrom} for the sources, in order. */
+export function extractClientId(event: unknown, context?: unknown, options?: ExtractionOptions): string | null {
+  return new LambdaRequest(event, context, clientIdFrom(options)).clientId();
 }
 
-/** The previousEventId of a Lambda event, or null; a value that is not a UUID is dropped with a warning. */
-export function extractPreviousEventId(event: unknown): string | null {
-  return new LambdaRequest(event).previousEventId();
+/** The previousEventId of a Lambda event, or null; a value that is not a UUID is dropped with a warning. The sources follow {@link ClientIdFrom}. */
+export function extractPreviousEventId(event: unknown, options?: ExtractionOptions): string | null {
+  return new LambdaRequest(event, undefined, clientIdFrom(options)).previousEventId();
 }
 
 /**
@@ -152,7 +223,7 @@ function parseJson(text: string): Json | null {
   try {
     return asObject(JSON.parse(text)) ?? null;
   } catch {
-    return null; // not JSON: ignored, as the seed promises
+    return null; // not JSON: ignored, as documented
   }
 }
 

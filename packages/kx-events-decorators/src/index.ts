@@ -1,10 +1,12 @@
 export { MAX_EVENT_BYTES, MAX_METADATA_DEPTH, describeProblems, isUuid, validateTrackedEvent } from './contract';
 export type { ContractProblem, TrackedEvent } from './contract';
 export { extractClientId, extractPreviousEventId } from './extraction';
+export type { ClientIdFrom, ExtractionOptions } from './extraction';
 export { createTrackedEvent } from './tracked-event';
+export { EVENT_ID_NAMESPACE, eventIdFrom } from './stable-event-id';
 export { DEFAULT_PUBLISH_TIMEOUT_MS, PublishDeadlineError, publishEvent, publishEvents } from './publishing';
 export type { PublishOptions, PublishSummary } from './publishing';
 export { ExtraFieldError, withEventTracking } from './event-tracking';
-export type { EventExtra } from './event-tracking';
+export type { EventExtra, TrackingOptions } from './event-tracking';
 export { EventTracking } from './decorator';
 export type { EventTrackingDecorator } from './decorator';

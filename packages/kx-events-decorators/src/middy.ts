@@ -3,8 +3,7 @@
  * dependency: only its types are imported here.
  */
 import type { MiddlewareObj } from '@middy/core';
-import { EventExtra, trackResult } from './event-tracking';
-import { PublishOptions } from './publishing';
+import { EventExtra, TrackingOptions, trackingSpec, trackResult } from './event-tracking';
 
 /**
  * Publishes one event after the handler succeeds (Middy's `after` phase), with the same behaviour
@@ -14,9 +13,9 @@ export function eventTracking<TEvent = any, TResult = any>(
   entityType: string,
   eventType: string,
   extra?: EventExtra<TResult, TEvent>,
-  options?: PublishOptions,
+  options?: TrackingOptions,
 ): MiddlewareObj<TEvent, TResult> {
-  const spec = { entityType, eventType, extra, options };
+  const spec = trackingSpec(entityType, eventType, extra, options);
   return {
     after: async (request) => {
       await trackResult(spec, request.event, request.context, request.response);

@@ -1,12 +1,12 @@
 import { TrackedEvent } from './contract';
 import { newEventId } from './event-id';
-import { CLIENT_ID_LOOKED_IN, LambdaRequest } from './extraction';
+import { clientIdFrom, clientIdLookedIn, ExtractionOptions, LambdaRequest } from './extraction';
 import { writeLog } from './log';
 
 /**
  * A new TrackedEvent for a Lambda invocation: a fresh, time-ordered eventId (UUIDv7) and occurredAt, the clientId and
- * previousEventId extracted from `event` (and `context`), then the `extra` fields, which win over
- * what was extracted. `entityType` and `eventType` come from the arguments.
+ * previousEventId extracted from `event` (and `context`) from the sources that `options.clientIdFrom`
+ * trusts, then the `extra` fields, which win over what was extracted. `entityType` and `eventType` come from the arguments.
  *
  * Returns null, and logs one warning (`kx-events.no-client-id`), when no clientId can be found.
  * The event is not validated here: {@link publishEvent} validates it, and logs it whole if it is invalid.
@@ -17,14 +17,15 @@ export function createTrackedEvent(
   event: unknown,
   context?: unknown,
   extra?: Partial<TrackedEvent>,
+  options?: ExtractionOptions,
 ): TrackedEvent | null {
-  const request = new LambdaRequest(event, context);
+  const request = new LambdaRequest(event, context, clientIdFrom(options));
   const clientId = extra?.clientId ?? request.clientId();
   if (clientId === null || clientId === undefined) {
     writeLog('WARN', 'kx-events.no-client-id', 'no clientId in the request: no event is tracked', {
       entityType,
       eventType,
-      lookedIn: CLIENT_ID_LOOKED_IN,
+      lookedIn: clientIdLookedIn(request.mode),
     });
     return null;
   }
