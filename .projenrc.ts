@@ -17,6 +17,8 @@ const TYPESCRIPT_VERSION = '~6.0';
 const AWS_SDK = ['@aws-sdk/client-sqs@^3', '@aws-sdk/client-secrets-manager@^3', '@aws-sdk/client-cloudwatch-logs@^3', '@aws-sdk/client-cloudformation@^3'];
 const DECORATORS_DIR = 'packages/kx-events-decorators';
 const CLI_DIR = 'packages/kx-events-cli';
+/** The runtime package's entry point of the event contract, which the consumer imports. */
+const CONTRACT_ENTRY = 'kx-events-decorators/contract';
 
 const project = new awscdk.AwsCdkConstructLibrary({
   name: 'kx-events-cdk',
@@ -143,6 +145,11 @@ for (const dir of ['lambda', 'local', 'bench']) {
 }
 for (const dir of ['lambda', 'local', 'bench', 'test']) {
   typecheck.exec(`tsc -p ${dir}/tsconfig.json`);
+  // The consumer imports the event contract by its name, as the runtime package exports it (esbuild
+  // reads these paths too). It maps to the source, so the bundle needs no build of the package.
+  project.tryFindObjectFile(`${dir}/tsconfig.json`)!.addOverride('compilerOptions.paths', {
+    [CONTRACT_ENTRY]: [`../${DECORATORS_DIR}/src/contract.ts`],
+  });
 }
 project.testTask.prependSpawn(typecheck);
 
@@ -180,18 +187,23 @@ const decorators = new typescript.TypeScriptProject({
 decorators.package.addField('allowScripts', allowScripts);
 decorators.package.addField('peerDependenciesMeta', { '@middy/core': { optional: true } });
 // The entry points: the main one, the Middy middleware (its optional peer stays optional), testing
-// support, and the recovery of unpublished records (for the CLI; producers never load it).
+// support, the recovery of unpublished records (for the CLI; producers never load it), and the
+// event contract alone (what the consumer imports: no SDK, nothing but the rules).
 // typesVersions serves TypeScript projects still on "moduleResolution": "node".
-const decoratorsEntries = { '.': 'index', './middy': 'middy', './testing': 'testing', './recovery': 'recovery' };
+// The contract's JSON Schema, generated from it at every build, ships beside them.
+const decoratorsEntries = { '.': 'index', './middy': 'middy', './testing': 'testing', './recovery': 'recovery', './contract': 'contract' };
+const JSON_SCHEMA_FILE = 'tracked-event.schema.json';
 decorators.package.addField('exports', {
   ...Object.fromEntries(Object.entries(decoratorsEntries).map(([entry, file]) =>
     [entry, { types: `./lib/${file}.d.ts`, default: `./lib/${file}.js` }])),
+  [`./${JSON_SCHEMA_FILE}`]: `./${JSON_SCHEMA_FILE}`,
   './package.json': './package.json',
 });
 decorators.package.addField('typesVersions', {
-  '*': Object.fromEntries(Object.entries(decoratorsEntries)
-    .filter(([entry]) => entry !== '.').map(([entry, file]) => [entry.slice(2), [`lib/${file}.d.ts`]])),
+  '*': Object.fromEntries(Object.entries(decoratorsEntries).filter(([entry]) => entry !== '.').map(([entry, file]) =>
+    [entry.slice(2), [`lib/${file}.d.ts`]])),
 });
+decorators.postCompileTask.exec(`node -e "process.stdout.write(require('./lib/json-schema').trackedEventJsonSchemaText())" > ${JSON_SCHEMA_FILE}`);
 
 const installDecorators = project.addTask('install:decorators', {
   description: 'Install the kx-events-decorators subproject (its own node_modules and lockfile)',

@@ -9,7 +9,7 @@ import { isStatementError, type DatabaseConnection } from './database';
 import type { DeadLetter, DeadLetterQueue } from './dead-letter-queue';
 import { copyEvents, eventRow, findStoredEvents, insertEvents, type EventRow } from './events-table';
 import { describeError, log, logBatch } from './telemetry';
-import { describeProblems, validateTrackedEvent, type TrackedEvent } from '../../packages/kx-events-decorators/src/contract';
+import { describeProblems, readTrackedEvent, type TrackedEvent } from 'kx-events-decorators/contract';
 
 export interface EventConsumerOptions {
   readonly database: DatabaseConnection;
@@ -28,6 +28,8 @@ interface Candidate {
   readonly id: string;
   readonly previous: string | null;
   readonly lastReceive: boolean;
+  /** The event has fields this contract does not know: they are kept in its metadata. */
+  readonly withUnknownFields: boolean;
 }
 
 /** SQLSTATE 23503: the FK refused a link (its target vanished since it was found). */
@@ -47,7 +49,7 @@ export class EventConsumer {
     } catch (err) {
       log('ERROR', 'unexpected failure: the unfinished messages are left for redelivery', { error: describeError(err, false) });
     }
-    return batch.finish();
+    return batch.finish(intake.withUnknownFields);
   }
 
   /**
@@ -149,6 +151,8 @@ class Intake {
   readonly candidates: Candidate[] = [];
   /** The messages parsed so far that can never be stored, with their reasons. */
   readonly invalid: DeadLetter[] = [];
+  /** How many valid events parsed so far have fields this contract does not know (kept in their metadata). */
+  withUnknownFields = 0;
   /** Resolves when the last record is parsed. */
   readonly parsed: Promise<void>;
   private next = 0;
@@ -182,8 +186,12 @@ class Intake {
   private parseNext(): boolean {
     if (this.next === this.records.length) return false;
     const result = parse(this.records[this.next++], this.maxReceiveCount);
-    if ('reason' in result) this.invalid.push(result);
-    else this.candidates.push(result);
+    if ('reason' in result) {
+      this.invalid.push(result);
+    } else {
+      this.candidates.push(result);
+      if (result.withUnknownFields) this.withUnknownFields++;
+    }
     if (this.next === this.records.length) this.allParsed();
     return true;
   }
@@ -197,15 +205,16 @@ function parse(record: SQSRecord, maxReceiveCount: number): Candidate | DeadLett
   } catch (err) {
     return { record, reason: `body: must be a JSON TrackedEvent, got text that is not JSON (${(err as Error).message})` };
   }
-  const problems = validateTrackedEvent(value);
-  if (problems.length > 0) return { record, reason: describeProblems(problems) };
-  const event = value as TrackedEvent;
+  // The tolerant reading: fields of a newer contract are kept, not dead-lettered (see the contract's versioning rule).
+  const { problems, event, unknownFields } = readTrackedEvent(value);
+  if (!event) return { record, reason: describeProblems(problems) };
   return {
     record,
     event,
     id: event.eventId.toLowerCase(),
     previous: event.previousEventId?.toLowerCase() ?? null,
     lastReceive: Number(record.attributes.ApproximateReceiveCount) >= maxReceiveCount,
+    withUnknownFields: unknownFields.length > 0,
   };
 }
 
@@ -347,7 +356,7 @@ class Batch {
   }
 
   /** Every message without an outcome failed; deferred and failed ones are retried. */
-  finish(): SQSBatchResponse {
+  finish(withUnknownFields: number): SQSBatchResponse {
     const counts = { received: this.records.length, inserted: 0, duplicates: 0, invalid: 0, deferred: 0, failed: 0 };
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
     for (const record of this.records) {
@@ -355,7 +364,7 @@ class Batch {
       counts[outcome === 'duplicate' ? 'duplicates' : outcome]++;
       if (outcome === 'deferred' || outcome === 'failed') batchItemFailures.push({ itemIdentifier: record.messageId });
     }
-    logBatch({ ...counts, unlinked: this.unlinked.size, dbMs: Math.round(this.dbMs) });
+    logBatch({ ...counts, unlinked: this.unlinked.size, withUnknownFields, dbMs: Math.round(this.dbMs) });
     return { batchItemFailures };
   }
 }

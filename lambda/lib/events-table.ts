@@ -3,7 +3,7 @@
  * insert rows in one statement that skips stored ones, and find which events are stored.
  */
 import type { ClientBase } from 'pg';
-import type { TrackedEvent } from '../../packages/kx-events-decorators/src/contract';
+import type { TrackedEvent } from 'kx-events-decorators/contract';
 
 /** One row of `events`, as the insert statement takes it. */
 export interface EventRow {

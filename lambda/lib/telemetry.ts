@@ -22,6 +22,8 @@ export interface BatchCounts {
   readonly failed: number;
   /** Events stored without their link on their last receive (the claimed id is kept). */
   readonly unlinked: number;
+  /** Messages whose event has fields this consumer's contract does not know (a newer producer's): kept in its metadata. */
+  readonly withUnknownFields: number;
   /** Time spent in database statements, in milliseconds (a COPY's includes the parsing and validating it overlaps). */
   readonly dbMs: number;
 }

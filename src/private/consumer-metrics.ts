@@ -20,6 +20,7 @@ export const CONSUMER_METRICS = {
   deferred: 'Count',
   failed: 'Count',
   unlinked: 'Count',
+  withUnknownFields: 'Count',
   dbMs: 'Milliseconds',
 } as const;
 

@@ -70,7 +70,7 @@ describe.each([
         CloudWatchMetrics: [{
           Namespace: 'KxEvents',
           Dimensions: [['FunctionName']],
-          Metrics: ['received', 'inserted', 'duplicates', 'invalid', 'deferred', 'failed', 'unlinked'].map((name) => ({ Name: name, Unit: 'Count' }))
+          Metrics: ['received', 'inserted', 'duplicates', 'invalid', 'deferred', 'failed', 'unlinked', 'withUnknownFields'].map((name) => ({ Name: name, Unit: 'Count' }))
             .concat([{ Name: 'dbMs', Unit: 'Milliseconds' }]),
         }],
       },
@@ -88,7 +88,7 @@ describe.each([
     expect(dead).toHaveLength(3);
     expect(reasons[records.notJson.body]).toMatch(/^body: must be a JSON TrackedEvent, got text that is not JSON/);
     expect(reasons[records.longType.body]).toBe('eventType: must be 1..48 characters, got 49');
-    expect(reasons[records.nul.body]).toMatch(/^metadata\.note: must not contain U\+0000/);
+    expect(reasons[records.nul.body]).toMatch(/^metadata\.note: must hold only .*, got U\+0000 \(the NUL character\) at index 6$/);
     expect(dead.find((m) => m.Body === records.notJson.body)!.MessageAttributes!.tenant).toMatchObject({ DataType: 'String', StringValue: 'acme' });
 
     // Redelivery: the predecessor has come; the orphan's has not, and it has receives left.
@@ -110,6 +110,24 @@ describe.each([
     expect(rows.size).toBe(9);
     expect(rows.get(waitsForIt.eventId as string)).toMatchObject({ previous_event_id: laterPredecessor.eventId, claimed_previous_event_id: null });
     expect(rows.get(orphan.eventId as string)).toMatchObject({ previous_event_id: null, claimed_previous_event_id: neverArrives });
+  });
+
+  test('a newer producer\'s event, with fields this contract does not know, is stored with them kept in its metadata, and counted', async () => {
+    // A rolling upgrade: the producer's contract has fields the consumer's does not, yet.
+    const base = trackedEvent({ metadata: { plan: 'pro' } });
+    const newer = { ...base, region: 'eu-west-1', tier: { level: 2 } };
+    const known = trackedEvent();
+    const selfLink = trackedEvent();
+    selfLink.previousEventId = selfLink.eventId;
+    const result = await invoke(bed.handler, [sqsRecord(JSON.stringify(newer)), sqsRecord(JSON.stringify(known)), sqsRecord(JSON.stringify(selfLink))]);
+    expect(result.failures).toEqual([]);
+    expect(result.summary).toMatchObject({ received: 3, inserted: 2, invalid: 1 });
+    expect(result.lines.find((line) => line.message === 'batch')).toMatchObject({ withUnknownFields: 1 });
+    const rows = await storedRows(bed.databaseUrl);
+    expect(rows.get(base.eventId as string)!.metadata).toEqual({ 'plan': 'pro', 'kx-events.unknownFields': { region: 'eu-west-1', tier: { level: 2 } } });
+    expect(rows.get(known.eventId as string)!.metadata).toEqual(known.metadata ?? null);
+    const [dead] = await drainQueue(bed.deadLetterQueueUrl, 1);
+    expect(dead.MessageAttributes![REASON_ATTRIBUTE].StringValue).toBe('previousEventId: must not be the event\'s own eventId (an event cannot follow itself)');
   });
 
   test('a batch of new events, chains included, is stored by one COPY; a batch with a stored event, by one INSERT … ON CONFLICT', async () => {

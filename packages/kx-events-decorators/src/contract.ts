@@ -67,8 +67,17 @@ export const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\
  * @internal
  */
 export const CHARACTERS = {
-  body: { refused: /[\u0000\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/, allowed: 'any character but U+0000, U+FFFE, U+FFFF and unpaired surrogates' },
-  attribute: { refused: /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u, allowed: 'tab, LF, CR, U+0020..U+D7FF, U+E000..U+FFFD, U+10000..U+10FFFF (what SQS carries in a message attribute)' },
+  body: {
+    refused: /[\u0000\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/,
+    allowed: 'any character but U+0000, U+FFFE, U+FFFF and unpaired surrogates',
+    /** The JSON Schema's pattern: the same set, but for unpaired surrogates, which a pattern cannot state in every language. */
+    pattern: '^[^\\u0000\\uFFFE\\uFFFF]*$',
+  },
+  attribute: {
+    refused: /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u,
+    allowed: 'tab, LF, CR, U+0020..U+D7FF, U+E000..U+FFFD, U+10000..U+10FFFF (what SQS carries in a message attribute)',
+    pattern: '^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\uFFFE\\uFFFF]*$',
+  },
 } as const;
 type Characters = keyof typeof CHARACTERS;
 const MAY_BE_REFUSED_IN_BODY = /[\u0000\uD800-\uDFFF\uFFFE\uFFFF]/;

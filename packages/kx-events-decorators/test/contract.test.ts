@@ -1,4 +1,4 @@
-import { describeProblems, MAX_EVENT_BYTES, MAX_METADATA_DEPTH, TrackedEvent, validateTrackedEvent } from '../src/contract';
+import { describeProblems, MAX_EVENT_BYTES, MAX_METADATA_DEPTH, readTrackedEvent, TrackedEvent, UNKNOWN_FIELDS_KEY, validateTrackedEvent } from '../src/contract';
 
 /** A valid event with every field set; each test changes one thing. */
 function fullEvent(): TrackedEvent {
@@ -371,6 +371,38 @@ describe('validateTrackedEvent', () => {
       const event = { ...padded(MAX_EVENT_BYTES + 100, 'x'), eventType: '' };
       expect(validateTrackedEvent(event).map((p) => p.field)).toEqual(['eventType', 'event']);
     });
+  });
+});
+
+describe('readTrackedEvent: the tolerant reading of a consumer', () => {
+  test('unknown top-level fields are no problem: they are kept in metadata under kx-events.unknownFields, and named', () => {
+    const reading = readTrackedEvent({ ...fullEvent(), region: 'eu-west-1', tier: { level: 2, tags: ['a'] } });
+    expect(reading.problems).toEqual([]);
+    expect(reading.unknownFields).toEqual(['region', 'tier']);
+    expect(reading.event).toEqual({ ...fullEvent(), metadata: { ...fullEvent().metadata, [UNKNOWN_FIELDS_KEY]: { region: 'eu-west-1', tier: { level: 2, tags: ['a'] } } } });
+  });
+
+  test('an event without metadata gets one to keep them in; an event without unknown fields is read as it is', () => {
+    const { metadata, ...rest } = fullEvent();
+    expect(readTrackedEvent({ ...rest, region: 'eu' }).event!.metadata).toEqual({ [UNKNOWN_FIELDS_KEY]: { region: 'eu' } });
+    const event = fullEvent();
+    expect(readTrackedEvent(event)).toEqual({ problems: [], event, unknownFields: [] });
+  });
+
+  test('every other rule still holds, and an unknown field\'s value must be storable JSON', () => {
+    const reading = readTrackedEvent({ ...fullEvent(), eventType: '', region: 'a\u0000', deep: { n: Number.NaN } });
+    expect(reading.event).toBeUndefined();
+    expect(reading.problems.map((p) => p.field)).toEqual(['eventType', 'region', 'deep.n']);
+  });
+
+  test('the reserved metadata key is refused, by the producer\'s and the consumer\'s reading', () => {
+    const problem = { field: 'metadata["kx-events.unknownFields"]', message: 'is reserved: the consumer keeps the fields it does not know there' };
+    expect(problemsWith({ metadata: { [UNKNOWN_FIELDS_KEY]: {} } })).toEqual([problem]);
+    expect(readTrackedEvent({ ...fullEvent(), metadata: { [UNKNOWN_FIELDS_KEY]: {} } }).problems).toEqual([problem]);
+  });
+
+  test('the producer\'s validation stays strict: it sends only the fields of its version', () => {
+    expect(fieldsOf({ region: 'eu' })).toEqual(['region']);
   });
 });
 
