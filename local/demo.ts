@@ -2,7 +2,7 @@
  * `npm run demo`, the README's main command: the whole pipeline on this machine,
  * without AWS, in well under a minute.
  *
- * The seed's example handlers (examples/handlers: decorated, wrapped, and manual
+ * The example handlers of the README (examples/handlers: decorated, wrapped, and manual
  * publishing) publish events to SQS (moto). The event-source runner feeds them to
  * the bundled consumer, on Node 24, which stores them in PostgreSQL 16. A two-step
  * chain links a payment to its receipt email, and one invalid message lands in the

@@ -1,4 +1,4 @@
-/** The four handler examples from the seed's README, for the local demo and the tests. */
+/** The four handler examples of the README, for the local demo and the tests. */
 export { UserService, handler as userServiceHandler } from './user-service';
 export { InMemoryUserService, UserController, handler as userControllerHandler } from './user-controller';
 export type { User } from './user-controller';

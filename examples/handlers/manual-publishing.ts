@@ -1,5 +1,5 @@
 /**
- * The seed's "Manual event publishing" example, inside a handler.
+ * The README's manual publishing example, inside a handler.
  * In your project the import is `from 'kx-events-decorators'`; here it is the package's source.
  */
 import { createTrackedEvent, publishEvent } from '../../packages/kx-events-decorators/src';

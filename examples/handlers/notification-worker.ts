@@ -1,5 +1,5 @@
 /**
- * The seed's "Worker Lambda" example, with a tiny email service that only records what it sends.
+ * The README's worker Lambda example, with a tiny email service that only records what it sends.
  * In your project the import is `from 'kx-events-decorators'`; here it is the package's source.
  */
 import { EventTracking } from '../../packages/kx-events-decorators/src';

@@ -1,5 +1,5 @@
 /**
- * The seed's "API handler with decorator" example, with a tiny in-memory user store so it runs.
+ * The README's API handler example, with a tiny in-memory user store so it runs.
  * In your project the import is `from 'kx-events-decorators'`; here it is the package's source.
  */
 import { randomUUID } from 'crypto';

@@ -1,5 +1,5 @@
 /**
- * The seed's "Use in your Lambda functions" example: a decorated handler method.
+ * The README's decorated handler method example.
  * In your project the import is `from 'kx-events-decorators'`; here it is the package's source.
  */
 import { EventTracking } from '../../packages/kx-events-decorators/src';

@@ -1,4 +1,4 @@
--- The seed's events table, exactly, plus the one column that keeps a previous-event
+-- The events table, one row per event, with the one column that keeps a previous-event
 -- link the consumer could not resolve (the predecessor never arrived before the
 -- event's last receive): previous_event_id stays NULL and the claim is kept here.
 CREATE TABLE events (

@@ -7,7 +7,7 @@ let logs: LogRecorder;
 beforeEach(() => { logs = recordLogs(); });
 afterEach(() => logs.restore());
 
-describe('createTrackedEvent (the seed signature)', () => {
+describe('createTrackedEvent(entityType, eventType, event, context, extra)', () => {
   test('builds a valid event from the request, the context and extra', () => {
     const event = { headers: { 'X-Client-Id': 'acme', 'X-Previous-Event-Id': '6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b' } };
     const tracked = createTrackedEvent('payment', 'payment_completed', event, { awsRequestId: 'r' }, {
