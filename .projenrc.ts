@@ -17,8 +17,8 @@ const TYPESCRIPT_VERSION = '~6.0';
 const AWS_SDK = ['@aws-sdk/client-sqs@^3', '@aws-sdk/client-secrets-manager@^3', '@aws-sdk/client-cloudwatch-logs@^3', '@aws-sdk/client-cloudformation@^3'];
 const DECORATORS_DIR = 'packages/kx-events-decorators';
 const CLI_DIR = 'packages/kx-events-cli';
-/** The runtime package's entry point of the event contract, which the consumer imports. */
-const CONTRACT_ENTRY = 'kx-events-decorators/contract';
+/** The runtime package's entry points that the handlers in lambda/ import: the event contract, and the log writer they share. */
+const SHARED_ENTRIES = ['contract', 'log'];
 
 const project = new awscdk.AwsCdkConstructLibrary({
   name: 'kx-events-cdk',
@@ -145,11 +145,10 @@ for (const dir of ['lambda', 'local', 'bench']) {
 }
 for (const dir of ['lambda', 'local', 'bench', 'test']) {
   typecheck.exec(`tsc -p ${dir}/tsconfig.json`);
-  // The consumer imports the event contract by its name, as the runtime package exports it (esbuild
-  // reads these paths too). It maps to the source, so the bundle needs no build of the package.
-  project.tryFindObjectFile(`${dir}/tsconfig.json`)!.addOverride('compilerOptions.paths', {
-    [CONTRACT_ENTRY]: [`../${DECORATORS_DIR}/src/contract.ts`],
-  });
+  // The handlers import the runtime package's entry points by name, as the package exports them
+  // (esbuild reads these paths too). They map to the source, so a bundle needs no build of the package.
+  project.tryFindObjectFile(`${dir}/tsconfig.json`)!.addOverride('compilerOptions.paths', Object.fromEntries(SHARED_ENTRIES.map((entry) =>
+    [`kx-events-decorators/${entry}`, [`../${DECORATORS_DIR}/src/${entry}.ts`]])));
 }
 project.testTask.prependSpawn(typecheck);
 
@@ -187,11 +186,12 @@ const decorators = new typescript.TypeScriptProject({
 decorators.package.addField('allowScripts', allowScripts);
 decorators.package.addField('peerDependenciesMeta', { '@middy/core': { optional: true } });
 // The entry points: the main one, the Middy middleware (its optional peer stays optional), testing
-// support, the recovery of unpublished records (for the CLI; producers never load it), and the
-// event contract alone (what the consumer imports: no SDK, nothing but the rules).
+// support, the recovery of unpublished records (for the CLI; producers never load it), the event
+// contract alone (what the consumer imports: no SDK, nothing but the rules), and the log writer that
+// the package and the handlers in lambda/ share.
 // typesVersions serves TypeScript projects still on "moduleResolution": "node".
 // The contract's JSON Schema, generated from it at every build, ships beside them.
-const decoratorsEntries = { '.': 'index', './middy': 'middy', './testing': 'testing', './recovery': 'recovery', './contract': 'contract' };
+const decoratorsEntries = { '.': 'index', './middy': 'middy', './testing': 'testing', './recovery': 'recovery', ...Object.fromEntries(SHARED_ENTRIES.map((entry) => [`./${entry}`, entry])) };
 const JSON_SCHEMA_FILE = 'tracked-event.schema.json';
 decorators.package.addField('exports', {
   ...Object.fromEntries(Object.entries(decoratorsEntries).map(([entry, file]) =>

@@ -1,8 +1,12 @@
 /**
- * What the handlers write to their log: one JSON object a line, with stable keys.
+ * What the handlers write to their log: one JSON object a line, with stable keys, through the
+ * runtime package's log writer (the same lines as the producer's).
  * The batch summary is also an Embedded Metric Format record, so one line per batch
  * is both the summary and CloudWatch's metrics of the same counts.
  */
+import { writeRecord, type LogLevel } from 'kx-events-decorators/log';
+
+export { describeError } from 'kx-events-decorators/log';
 
 import { CONSUMER_METRICS, CONSUMER_METRICS_DIMENSION, CONSUMER_METRICS_NAMESPACE } from '../../src/private/consumer-metrics';
 
@@ -34,11 +38,9 @@ export interface BatchCounts {
  */
 const METRIC_UNITS: Readonly<Record<keyof BatchCounts, string>> = CONSUMER_METRICS;
 
-export type LogLevel = 'INFO' | 'WARN' | 'ERROR';
-
-/** Writes one log line. Callers pass names, counts and error codes, never payloads or secrets. */
+/** Writes one log line: `timestamp`, `level`, `message`, then `fields`. Callers pass names, counts and error codes, never payloads or secrets. */
 export function log(level: LogLevel, message: string, fields: Record<string, unknown> = {}): void {
-  process.stdout.write(`${JSON.stringify({ level, message, timestamp: new Date().toISOString(), ...fields })}\n`);
+  writeRecord(level, { message, ...fields });
 }
 
 /** The EMF directive and dimension of every batch line: the same for the container's life, so built once. */
@@ -58,8 +60,3 @@ export function logBatch(counts: BatchCounts): void {
   });
 }
 
-/** An error as it may be logged: its kind and code, and its message only when it carries no data. */
-export function describeError(err: unknown, withMessage = true): Record<string, unknown> {
-  const e = err as { name?: string; code?: string; message?: string };
-  return { name: e?.name ?? typeof err, code: e?.code, ...(withMessage ? { message: e?.message } : {}) };
-}

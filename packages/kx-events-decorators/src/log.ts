@@ -1,9 +1,11 @@
 /**
- * The package's log records: one JSON object a line on stdout, with stable keys
- * (`timestamp`, `level`, `marker`, `message`, then the record's own data). Written to the stream
- * directly, not through `console`, so the Lambda runtime adds no prefix and a log query can
- * parse every line.
+ * The log writer, at `kx-events-decorators/log`, shared by this package and the kx-events Lambda
+ * handlers: one JSON object a line on stdout, with stable keys (`timestamp`, `level`, then the
+ * record's own keys). Written to the stream directly, not through `console`, so the Lambda runtime
+ * adds no prefix and a log query can parse every line.
  */
+
+export type LogLevel = 'INFO' | 'WARN' | 'ERROR';
 
 /** The markers this package logs under. `kx-events.unpublished` carries the whole event, for recovery. */
 export type LogMarker =
@@ -14,22 +16,28 @@ export type LogMarker =
   | 'kx-events.invalid-setting'
   | 'kx-events.tracking-failed';
 
+/**
+ * One of this package's records: `timestamp`, `level`, `marker`, `message`, then its data. A value
+ * JSON cannot write (a BigInt, a cycle, in an invalid event) is written leniently instead of throwing;
+ * when even that fails (a getter that throws), the line keeps the plain values and says why the rest is missing.
+ */
 export function writeLog(level: 'WARN' | 'ERROR', marker: LogMarker, message: string, data: Record<string, unknown> = {}): void {
-  const head = { timestamp: new Date().toISOString(), level, marker, message };
-  const record = { ...head, ...data };
-  let line: string;
+  const record = { marker, message, ...data };
   try {
-    line = JSON.stringify(record);
+    writeRecord(level, record);
   } catch {
     try {
-      line = JSON.stringify(record, lenientValue()); // a BigInt or a cycle in an invalid event: keep the rest
+      writeRecord(level, record, lenientValue());
     } catch (err) {
-      // A getter that throws: keep the line, its plain values, and why the rest is missing.
-      const plain = Object.entries(data).filter(([, value]) => typeof value !== 'object' && typeof value !== 'bigint');
-      line = JSON.stringify({ ...head, ...Object.fromEntries(plain), unserializable: describeError(err) });
+      const plain = Object.entries(record).filter(([, value]) => typeof value !== 'object' && typeof value !== 'bigint');
+      writeRecord(level, { ...Object.fromEntries(plain), unserializable: describeError(err) });
     }
   }
-  process.stdout.write(`${line}\n`);
+}
+
+/** Writes one line: `timestamp`, `level`, then `record`. Throws, writing nothing, when JSON cannot write a value. */
+export function writeRecord(level: LogLevel, record: Record<string, unknown>, replacer?: (key: string, value: unknown) => unknown): void {
+  process.stdout.write(`${JSON.stringify({ timestamp: new Date().toISOString(), level, ...record }, replacer)}\n`);
 }
 
 /** A JSON replacer that writes BigInts as strings and a repeated object as "[circular]", instead of throwing. */
@@ -45,11 +53,12 @@ function lenientValue(): (key: string, value: unknown) => unknown {
   };
 }
 
-/** An error as a log value: its name, message and data, never its stack. */
-export function describeError(err: unknown): Record<string, unknown> {
-  if (err instanceof Error) {
-    const data = (err as { data?: unknown }).data;
-    return { name: err.name, message: err.message, ...(data === undefined ? {} : { data }) };
-  }
-  return { name: typeof err, message: String(err) };
+/**
+ * An error as a log value: its name, its code and data when it has them, and its message (unless
+ * `withMessage` is false: a database error's message can quote the row), never its stack.
+ * Absent ones are undefined, which JSON leaves out.
+ */
+export function describeError(err: unknown, withMessage = true): Record<string, unknown> {
+  const e: { name?: string; code?: unknown; message?: string; data?: unknown } = err instanceof Error ? err : {};
+  return { name: e.name ?? typeof err, code: e.code, ...(withMessage ? { message: e.message ?? String(err) } : {}), data: e.data };
 }
