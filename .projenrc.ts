@@ -143,6 +143,9 @@ for (const dir of ['lambda', 'local', 'bench']) {
   });
   project.eslint?.addLintPattern(dir);
 }
+// eslint's import resolver reads the same tsconfigs, for the handlers' imports of the runtime package by name.
+project.tryFindObjectFile('.eslintrc.json')?.addOverride('settings.import/resolver.typescript.project',
+  ['./tsconfig.json', ...['lambda', 'local', 'bench', 'test'].map((dir) => `./${dir}/tsconfig.json`)]);
 for (const dir of ['lambda', 'local', 'bench', 'test']) {
   typecheck.exec(`tsc -p ${dir}/tsconfig.json`);
   // The handlers import the runtime package's entry points by name, as the package exports them

@@ -119,7 +119,8 @@ describe.each([
     const known = trackedEvent();
     const selfLink = trackedEvent();
     selfLink.previousEventId = selfLink.eventId;
-    const result = await invoke(bed.handler, [sqsRecord(JSON.stringify(newer)), sqsRecord(JSON.stringify(known)), sqsRecord(JSON.stringify(selfLink))]);
+    const records = [newer, known, selfLink].map((event) => sqsRecord(JSON.stringify(event)));
+    const result = await invoke(bed.handler, records);
     expect(result.failures).toEqual([]);
     expect(result.summary).toMatchObject({ received: 3, inserted: 2, invalid: 1 });
     expect(result.lines.find((line) => line.message === 'batch')).toMatchObject({ withUnknownFields: 1 });

@@ -149,8 +149,9 @@ export function readTrackedEvent(value: unknown): TrackedEventReading {
   const unknownFields = Object.keys(unknown);
   if (problems.length > 0) return { problems, unknownFields };
   if (unknownFields.length === 0) return { problems, event: value as TrackedEvent, unknownFields };
+  const record = value as Record<string, unknown>;
   const event: Record<string, unknown> = {};
-  for (const field of FIELD_NAMES) if ((value as Record<string, unknown>)[field] !== undefined) event[field] = (value as Record<string, unknown>)[field];
+  for (const field of FIELD_NAMES) if (record[field] !== undefined) event[field] = record[field];
   event.metadata = { ...(event.metadata as object | undefined), [UNKNOWN_FIELDS_KEY]: unknown };
   return { problems, event: event as unknown as TrackedEvent, unknownFields };
 }
@@ -162,7 +163,10 @@ export function readTrackedEvent(value: unknown): TrackedEventReading {
  * checked as a JSON value and collected there, instead of being a problem.
  * @internal
  */
-export function inspectTrackedEvent(value: unknown, unknown?: Record<string, unknown>): { problems: ContractProblem[]; body?: string; bodyBytes?: number } {
+export function inspectTrackedEvent(
+  value: unknown,
+  unknown?: Record<string, unknown>,
+): { problems: ContractProblem[]; body?: string; bodyBytes?: number } {
   if (!isPlainObject(value)) {
     return { problems: [{ field: 'event', message: `must be a plain JSON object, got ${describeValue(value)}` }] };
   }

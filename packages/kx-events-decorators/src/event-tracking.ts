@@ -60,7 +60,7 @@ export function withEventTracking<H extends (...args: any[]) => any>(
  */
 export function trackingSpec(entityType: string, eventType: string, extra?: EventExtra, options?: TrackingOptions): TrackingSpec {
   if (extra?.eventId !== undefined && typeof extra.eventId !== 'function') {
-    throw new TypeError(`extra.eventId must be a function of (result, event, context) that derives each event's id, such as `
+    throw new TypeError('extra.eventId must be a function of (result, event, context) that derives each event\'s id, such as '
       + `(result, event, context) => eventIdFrom(context.awsRequestId); got the constant ${JSON.stringify(extra.eventId)}, `
       + 'which would give every event the same id, so that only the first is stored');
   }

@@ -18,8 +18,8 @@ const NAMESPACE_BYTES = Buffer.from(EVENT_ID_NAMESPACE.replace(/-/g, ''), 'hex')
 export function eventIdFrom(...parts: string[]): string {
   if (parts.length === 0) throw new TypeError('eventIdFrom needs at least one part, such as an idempotency key');
   const hash = createHash('sha1').update(NAMESPACE_BYTES).update(JSON.stringify(parts), 'utf8').digest();
-  hash[6] = (hash[6] & 0x0f) | 0x50; // version 5
-  hash[8] = (hash[8] & 0x3f) | 0x80; // RFC 9562 variant
+  hash[6] = 0x50 + (hash[6] % 0x10); // version 5, in the high 4 bits
+  hash[8] = 0x80 + (hash[8] % 0x40); // RFC 9562 variant 0b10, in the high 2 bits
   const hex = hash.subarray(0, 16).toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

@@ -66,7 +66,8 @@ describe('clientIdFrom', () => {
     expect(extractClientId(spoofed({}))).toBeNull();
     expect(extractClientId(spoofed())).toBe('acme');
     expect(tracking.records('kx-events.invalid-setting')).toEqual([expect.objectContaining({
-      setting: 'EVENTS_CLIENT_ID_FROM', given: 'authorizer_only',
+      setting: 'EVENTS_CLIENT_ID_FROM',
+      given: 'authorizer_only',
       message: 'EVENTS_CLIENT_ID_FROM must be one of request, authorizer-first, trusted-only: using trusted-only, the strictest',
     })]);
   });

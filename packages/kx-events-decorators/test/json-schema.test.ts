@@ -17,7 +17,8 @@ describe('tracked-event.schema.json', () => {
   });
 
   test('names every field, requires the required ones, and refuses others', () => {
-    const schema = trackedEventJsonSchema() as { required: string[]; properties: Record<string, { maxLength?: number }>; additionalProperties: boolean };
+    type Schema = { required: string[]; properties: Record<string, { maxLength?: number }>; additionalProperties: boolean };
+    const schema = trackedEventJsonSchema() as Schema;
     expect(schema.required).toEqual(['eventId', 'clientId', 'entityType', 'eventType', 'occurredAt']);
     expect(Object.keys(schema.properties)).toEqual(['eventId', 'clientId', 'previousEventId', 'userId', 'entityId', 'entityType',
       'eventType', 'source', 'campaignId', 'pointsAwarded', 'sessionId', 'occurredAt', 'metadata']);
@@ -32,8 +33,14 @@ describe('tracked-event.schema.json', () => {
     for (let code = 0; code <= 0x10ffff; code += code < 0x20000 ? 1 : 0x1001) {
       if (code >= 0xd800 && code <= 0xdfff) continue;
       const value = `a${String.fromCodePoint(code)}`;
-      const valid = validateTrackedEvent({ eventId: '6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b', clientId: 'c', entityType: 'e', eventType: 't',
-        occurredAt: '2025-01-31T12:00:00Z', [field]: value }).length === 0;
+      const valid = validateTrackedEvent({
+        eventId: '6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b',
+        clientId: 'c',
+        entityType: 'e',
+        eventType: 't',
+        occurredAt: '2025-01-31T12:00:00Z',
+        [field]: value,
+      }).length === 0;
       if (pattern.test(value) !== valid) disagree.push(code.toString(16));
     }
     expect(disagree).toEqual([]);

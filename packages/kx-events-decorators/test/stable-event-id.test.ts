@@ -7,9 +7,9 @@ import type { SQSEvent } from 'aws-lambda';
 import { trackEachTest } from './tracking-harness';
 import { validateTrackedEvent } from '../src/contract';
 import { EventTracking } from '../src/decorator';
-import { eventIdFrom } from '../src/stable-event-id';
 import { withEventTracking } from '../src/event-tracking';
 import { eventTracking } from '../src/middy';
+import { eventIdFrom } from '../src/stable-event-id';
 
 const tracking = trackEachTest();
 
