@@ -3,7 +3,7 @@
  * ReportBatchItemFailures. Configured by DB_SECRET_ARN, DB_SSL_MODE,
  * DEAD_LETTER_QUEUE_URL and MAX_RECEIVE_COUNT; a bad setting stops the container at start.
  */
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { consumerSettings } from './lib/configuration';
 import { DatabaseConnection } from './lib/database';
 import { DeadLetterQueue } from './lib/dead-letter-queue';
@@ -12,10 +12,10 @@ import { EventConsumer } from './lib/event-consumer';
 const settings = consumerSettings(process.env);
 const consumer = new EventConsumer({
   // A batch's statements take milliseconds; 20 s means the database is in trouble, and the
-  // batch is better retried than left to run into the function's timeout.
+  // batch is better retried. Each invocation's own deadline may come sooner.
   database: new DatabaseConnection(settings, { applicationName: 'kx-events-consumer', statementTimeoutMs: 20_000 }),
   deadLetterQueue: new DeadLetterQueue(settings.deadLetterQueueUrl),
   maxReceiveCount: settings.maxReceiveCount,
 });
 
-export const handler = (event: SQSEvent): Promise<SQSBatchResponse> => consumer.consume(event);
+export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => consumer.consume(event, context.getRemainingTimeInMillis());

@@ -24,7 +24,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { columnText, COPY_EVENTS, copyEvents, copyLine, eventRow, type EventRow } from '../../lambda/lib/events-table';
@@ -133,12 +133,14 @@ async function loadEvents(db: Client, { load, firstStored }: Method, size: numbe
 function loadConsumer(env: Readonly<Record<string, string>>): (event: SQSEvent) => Promise<SQSBatchResponse> {
   Object.assign(process.env, env);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { handler } = require(CONSUMER_BUNDLE) as { handler: (event: SQSEvent) => Promise<SQSBatchResponse> };
+  const { handler } = require(CONSUMER_BUNDLE) as { handler: (event: SQSEvent, context: Pick<Context, 'getRemainingTimeInMillis'>) => Promise<SQSBatchResponse> };
   return async (event) => {
     const write = process.stdout.write;
     process.stdout.write = () => true;
+    // The construct's default consumerTimeout, 30 s, from the invocation's start.
+    const deadline = Date.now() + 30_000;
     try {
-      return await handler(event);
+      return await handler(event, { getRemainingTimeInMillis: () => deadline - Date.now() });
     } finally {
       process.stdout.write = write;
     }

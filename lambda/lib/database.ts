@@ -1,15 +1,27 @@
 /**
  * The container's one connection to PostgreSQL: credentials from the RDS secret
  * (read once, re-read once when the password was rotated), TLS with verification
- * unless explicitly disabled, timeouts well inside a Lambda invocation, and a new
+ * unless explicitly disabled, every wait bounded by the invocation's deadline, a
+ * liveness probe before a connection that sat idle is trusted again, and a new
  * connection after any error that leaves the old one in doubt.
  */
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Client, DatabaseError, type ClientConfig } from 'pg';
 import { AWS_CLIENT_CONFIG, type DatabaseSettings } from './configuration';
+import { log } from './telemetry';
 
-/** Connecting gives up after this long (a stopped or unreachable server). */
+/** Connecting gives up after this long (a stopped or unreachable server), or sooner at the deadline. */
 const CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * A connection idle for longer than this is probed before it is used: a path can go
+ * silent without a FIN or an RST (a frozen container's socket after a network change,
+ * an idle timeout on the way), and a statement sent into it would wait out its deadline.
+ */
+export const PROBE_AFTER_IDLE_MS = 5_000;
+/** The probe (SELECT 1) is given this long; a live server answers in milliseconds. */
+const PROBE_TIMEOUT_MS = 2_000;
+/** TCP keepalive starts probing a connection idle this long, while the container runs. */
+const KEEPALIVE_IDLE_MS = 10_000;
 
 /** The fields of an RDS secret that a connection needs. */
 interface DatabaseSecret {
@@ -18,6 +30,14 @@ interface DatabaseSecret {
   readonly username: string;
   readonly password: string;
   readonly dbname: string;
+}
+
+/** The invocation's deadline came before the database answered (a blocked statement, a silent connection). */
+export class DatabaseDeadlineError extends Error {
+  public override readonly name = 'DatabaseDeadlineError';
+  constructor(public readonly data: { readonly step: 'connect' | 'statement' }, cause?: unknown) {
+    super(`the database did not answer before the invocation's deadline (${data.step})`, { cause });
+  }
 }
 
 export class DatabaseSecretError extends Error {
@@ -40,13 +60,15 @@ const INVALID_PASSWORD = '28P01';
 export interface DatabaseConnectionOptions {
   /** Shown in pg_stat_activity. */
   readonly applicationName: string;
-  /** The server cancels a statement after this long; the client stops waiting 5 s later. */
+  /** The server cancels a statement after this long, or sooner when the deadline given to `use` is nearer. */
   readonly statementTimeoutMs: number;
 }
 
 export class DatabaseConnection {
   private connection?: Promise<Client>;
   private client?: Client;
+  /** When the open connection last answered (epoch milliseconds). */
+  private lastUsed = 0;
   private secret?: Promise<DatabaseSecret>;
   /** Created on first use: a client for the function's region, with AWS_CLIENT_CONFIG's timeouts. */
   private secrets?: SecretsManagerClient;
@@ -54,23 +76,30 @@ export class DatabaseConnection {
   constructor(private readonly settings: DatabaseSettings, private readonly options: DatabaseConnectionOptions) {}
 
   /**
-   * Runs `work` on the open connection, connecting first when there is none. After
-   * an error the connection is closed, and the next call opens a new one: a failed
-   * statement leaves no transaction open, and a broken socket is not reused.
+   * Runs `work` on the open connection, connecting first when there is none, all by
+   * `deadline` (epoch milliseconds; none by default). A connection idle for longer than
+   * {@link PROBE_AFTER_IDLE_MS} must answer a probe first, or it is replaced. At the
+   * deadline the connection is closed, which ends the statement in flight, and the call
+   * rejects with a DatabaseDeadlineError. After an error the connection is closed, and
+   * the next call opens a new one: a failed statement leaves no transaction open, and a
+   * broken socket is not reused.
    */
-  async use<T>(work: (client: Client) => Promise<T>): Promise<T> {
-    const client = await (this.connection ??= this.connect().then((open) => {
-      this.client = open;
-      return open;
-    }, (err) => {
-      this.connection = undefined;
-      throw err;
-    }));
+  async use<T>(work: (client: Client) => Promise<T>, deadline = Infinity): Promise<T> {
+    const client = await this.ready(deadline);
+    let overdue = false;
+    const timer = Number.isFinite(deadline) ? setTimeout(() => {
+      overdue = true;
+      this.discard(client);
+    }, deadline - Date.now()) : undefined;
     try {
       return await work(client);
     } catch (err) {
+      if (overdue) throw new DatabaseDeadlineError({ step: 'statement' }, err);
       if (!isStatementError(err)) this.discard(client);
       throw err;
+    } finally {
+      clearTimeout(timer);
+      this.lastUsed = Date.now();
     }
   }
 
@@ -80,20 +109,37 @@ export class DatabaseConnection {
     if (client) this.discard(client);
   }
 
-  private async connect(): Promise<Client> {
+  /** The open connection, probed when it sat idle, or a new one. */
+  private async ready(deadline: number): Promise<Client> {
+    const idleMs = Date.now() - this.lastUsed;
+    if (this.client && idleMs > PROBE_AFTER_IDLE_MS && !await answers(this.client, Math.min(PROBE_TIMEOUT_MS, deadline - Date.now()))) {
+      log('WARN', 'the database connection did not answer after an idle while: it is replaced', { idleMs });
+      this.discard(this.client);
+    }
+    return this.connection ??= this.connect(deadline).then((open) => {
+      this.client = open;
+      this.lastUsed = Date.now();
+      return open;
+    }, (err) => {
+      this.connection = undefined;
+      throw err;
+    });
+  }
+
+  private async connect(deadline: number): Promise<Client> {
     const cached = this.secret !== undefined;
     try {
-      return await this.open(await this.readSecret());
+      return await this.open(await this.readSecret(deadline), deadline);
     } catch (err) {
       if ((err as { code?: string }).code !== INVALID_PASSWORD || !cached) throw err;
       // The password changed since the secret was read: read it again, once.
       this.secret = undefined;
-      return this.open(await this.readSecret());
+      return this.open(await this.readSecret(deadline), deadline);
     }
   }
 
-  private async open(secret: DatabaseSecret): Promise<Client> {
-    const client = new Client(connectionConfig(secret, this.settings.sslMode, this.options));
+  private async open(secret: DatabaseSecret, deadline: number): Promise<Client> {
+    const client = new Client(connectionConfig(secret, this.settings.sslMode, this.options, timeLeft(deadline)));
     // A connection that breaks between invocations is dropped, not reused.
     client.on('error', () => this.discard(client));
     client.on('end', () => this.discard(client));
@@ -101,7 +147,7 @@ export class DatabaseConnection {
       await client.connect();
     } catch (err) {
       await client.end().catch(() => undefined);
-      throw err;
+      throw Date.now() >= deadline ? new DatabaseDeadlineError({ step: 'connect' }, err) : err;
     }
     return client;
   }
@@ -114,16 +160,37 @@ export class DatabaseConnection {
     client.end().catch(() => undefined);
   }
 
-  private readSecret(): Promise<DatabaseSecret> {
+  private readSecret(deadline: number): Promise<DatabaseSecret> {
     this.secrets ??= new (secretsSdk().SecretsManagerClient)(AWS_CLIENT_CONFIG);
-    return this.secret ??= readDatabaseSecret(this.secrets, this.settings.secretArn).catch((err) => {
+    return this.secret ??= readDatabaseSecret(this.secrets, this.settings.secretArn, timeLeft(deadline)).catch((err) => {
       this.secret = undefined;
       throw err;
     });
   }
 }
 
-function connectionConfig(secret: DatabaseSecret, sslMode: DatabaseSettings['sslMode'], options: DatabaseConnectionOptions): ClientConfig {
+/** The milliseconds left before the deadline (Infinity without one); none left is a DatabaseDeadlineError. */
+function timeLeft(deadline: number): number {
+  const left = deadline - Date.now();
+  if (left <= 0) throw new DatabaseDeadlineError({ step: 'connect' });
+  return left;
+}
+
+/** True when the connection answers a trivial statement within `timeoutMs`. */
+async function answers(client: Client, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const silent = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, timeoutMs));
+  });
+  try {
+    return await Promise.race([client.query('SELECT 1').then(() => true, () => false), silent]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function connectionConfig(secret: DatabaseSecret, sslMode: DatabaseSettings['sslMode'], options: DatabaseConnectionOptions, leftMs: number): ClientConfig {
+  const statementTimeoutMs = Math.ceil(Math.min(options.statementTimeoutMs, leftMs));
   return {
     host: secret.host,
     port: secret.port,
@@ -133,19 +200,21 @@ function connectionConfig(secret: DatabaseSecret, sslMode: DatabaseSettings['ssl
     // verify-full: the server's certificate must chain to a trusted CA (in Lambda,
     // NODE_EXTRA_CA_CERTS adds the RDS bundle) and name the host.
     ssl: sslMode === 'disable' ? false : { rejectUnauthorized: true },
-    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-    statement_timeout: options.statementTimeoutMs,
-    query_timeout: options.statementTimeoutMs + 5_000,
+    connectionTimeoutMillis: Math.ceil(Math.min(CONNECT_TIMEOUT_MS, leftMs)),
+    statement_timeout: statementTimeoutMs,
+    query_timeout: statementTimeoutMs + 5_000,
     keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
     application_name: options.applicationName,
   };
 }
 
 /** Reads and checks the RDS secret. Its values never appear in an error. */
-async function readDatabaseSecret(secrets: SecretsManagerClient, secretArn: string): Promise<DatabaseSecret> {
+async function readDatabaseSecret(secrets: SecretsManagerClient, secretArn: string, leftMs: number): Promise<DatabaseSecret> {
   let text: string | undefined;
   try {
-    text = (await secrets.send(new (secretsSdk().GetSecretValueCommand)({ SecretId: secretArn }))).SecretString;
+    const abortSignal = Number.isFinite(leftMs) ? AbortSignal.timeout(leftMs) : undefined;
+    text = (await secrets.send(new (secretsSdk().GetSecretValueCommand)({ SecretId: secretArn }), { abortSignal })).SecretString;
   } catch (err) {
     throw new DatabaseSecretError(`could not read the database secret: ${(err as Error).name}: ${(err as Error).message}`, { secretArn }, err);
   }

@@ -33,16 +33,18 @@ export class DeadLetterQueue {
   constructor(private readonly queueUrl: string) {}
 
   /**
-   * Sends the letters; returns the message ids of those that could not be sent
-   * (the caller reports them as batch item failures, so none is lost).
+   * Sends the letters by `deadline` (epoch milliseconds); returns the message ids of those
+   * that could not be sent (the caller reports them as batch item failures, so none is lost).
    */
-  async send(letters: readonly DeadLetter[]): Promise<Set<string>> {
+  async send(letters: readonly DeadLetter[], deadline: number): Promise<Set<string>> {
     const unsent = new Set<string>();
     await Promise.all(requests(letters.map(entry)).map(async (entries) => {
       try {
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error('the invocation\'s deadline has passed');
         const { SQSClient, SendMessageBatchCommand } = sqsSdk();
         this.sqs ??= new SQSClient(AWS_CLIENT_CONFIG);
-        const out = await this.sqs.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }));
+        const out = await this.sqs.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }), { abortSignal: AbortSignal.timeout(left) });
         for (const failed of out.Failed ?? []) unsent.add(letters[Number(failed.Id)].record.messageId);
       } catch {
         for (const e of entries) unsent.add(letters[Number(e.Id)].record.messageId);

@@ -5,7 +5,7 @@
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Client } from 'pg';
-import { isStatementError, type DatabaseConnection } from './database';
+import { DatabaseDeadlineError, isStatementError, type DatabaseConnection } from './database';
 import type { DeadLetter, DeadLetterQueue } from './dead-letter-queue';
 import { copyEvents, eventRow, findStoredEvents, insertEvents, type EventRow } from './events-table';
 import { describeError, log, logBatch } from './telemetry';
@@ -35,17 +35,39 @@ interface Candidate {
 /** SQLSTATE 23503: the FK refused a link (its target vanished since it was found). */
 const FOREIGN_KEY_VIOLATION = '23503';
 
+/** Of the invocation's remaining time, this much is left to return batchItemFailures. */
+const RESPONSE_MARGIN_MS = 200;
+/**
+ * Of the rest, the database leaves a quarter, at most 2 s, to the dead-letter queue,
+ * for the rows it rejects (a request takes tens of milliseconds).
+ */
+const DEAD_LETTER_SHARE = 0.25;
+const DEAD_LETTER_MAX_MS = 2_000;
+
+/** When each step must be done, in epoch milliseconds. */
+interface Deadlines {
+  /** The secret, the connection and every statement. */
+  readonly database: number;
+  /** The dead-letter queue's requests: the last step. */
+  readonly deadLetterQueue: number;
+}
+
 export class EventConsumer {
   constructor(private readonly options: EventConsumerOptions) {}
 
-  async consume(event: SQSEvent): Promise<SQSBatchResponse> {
+  /**
+   * Consumes one batch within `remainingMs` (the invocation's context.getRemainingTimeInMillis()):
+   * every step gives up at its deadline, and what it did not finish is left for redelivery.
+   */
+  async consume(event: SQSEvent, remainingMs: number): Promise<SQSBatchResponse> {
     const batch = new Batch(event.Records);
     const intake = new Intake(event.Records, this.options.maxReceiveCount);
+    const deadlines = deadlinesWithin(remainingMs);
     try {
       // The invalid messages go to the DLQ once the batch is parsed, while the database finishes.
-      const sentInvalid = intake.parsed.then(() => this.deadLetter(batch, intake.invalid));
-      const rejected = await this.store(batch, intake);
-      await Promise.all([sentInvalid, this.deadLetter(batch, rejected)]);
+      const sentInvalid = intake.parsed.then(() => this.deadLetter(batch, intake.invalid, deadlines.deadLetterQueue));
+      const rejected = await this.store(batch, intake, deadlines.database);
+      await Promise.all([sentInvalid, this.deadLetter(batch, rejected, deadlines.deadLetterQueue)]);
     } catch (err) {
       log('ERROR', 'unexpected failure: the unfinished messages are left for redelivery', { error: describeError(err, false) });
     }
@@ -60,30 +82,32 @@ export class EventConsumer {
    * refuses the COPY (an event already stored, or a row it rejects), goes through the one
    * INSERT … ON CONFLICT statement that links, defers and isolates.
    */
-  private async store(batch: Batch, intake: Intake): Promise<DeadLetter[]> {
+  private async store(batch: Batch, intake: Intake, deadline: number): Promise<DeadLetter[]> {
     // No valid event, no connection: a batch of invalid messages goes to the DLQ even with the database down.
     if (!intake.hasCandidates()) return [];
-    const copied = new Map<string, Candidate>();
-    let followers = new Map<SQSRecord, Candidate>();
-    const rejected: DeadLetter[] = [];
+    let stored: Stored = { followers: new Map(), rejected: [] };
     try {
-      await this.options.database.use(async (client) => {
+      for (let attempt = 1; ; attempt++) {
+        let connected = false;
         try {
-          await batch.timed(() => copyEvents(client, newEvents(intake.valid(), copied)));
+          stored = await this.options.database.use((client) => {
+            connected = true;
+            return this.storeWith(client, batch, intake);
+          }, deadline);
+          break;
         } catch (err) {
-          if (!isStatementError(err)) throw err;
-          copied.clear(); // the COPY stored none of them
+          // A connection that broke under the work before any of it was stored: once more, on a new one.
+          const untouched = intake.candidates.every((c) => batch.outcome(c.record) === undefined);
+          if (attempt > 1 || !connected || !untouched || isStatementError(err) || err instanceof DatabaseDeadlineError) throw err;
+          log('WARN', 'the database connection broke before the batch was stored: it is stored on a new one', { error: describeError(err) });
         }
-        let representatives: Candidate[];
-        ({ representatives, followers } = collapseDuplicates(intake.candidates, copied));
-        for (const c of copied.values()) batch.settle(c.record, 'inserted');
-        await this.insert(batch, client, representatives.filter((c) => !copied.has(c.id)), new Set(copied.keys()), rejected);
-      });
+      }
     } catch (err) {
       log('ERROR', 'database unavailable: the unfinished messages are left for redelivery', { error: describeError(err) });
     } finally {
       intake.finish(); // the invalid ones among records the database never took still go to the DLQ
     }
+    const { followers, rejected } = stored;
     // A message that repeats an event shares the fate of the one that carried it.
     for (const [record, representative] of followers) {
       const outcome = batch.outcome(representative.record);
@@ -97,6 +121,22 @@ export class EventConsumer {
       }
     }
     return rejected;
+  }
+
+  /** Stores the batch's valid events on `client`; see {@link store}. */
+  private async storeWith(client: Client, batch: Batch, intake: Intake): Promise<Stored> {
+    const copied = new Map<string, Candidate>();
+    const rejected: DeadLetter[] = [];
+    try {
+      await batch.timed(() => copyEvents(client, newEvents(intake.valid(), copied)));
+    } catch (err) {
+      if (!isStatementError(err)) throw err;
+      copied.clear(); // the COPY stored none of them
+    }
+    const { representatives, followers } = collapseDuplicates(intake.candidates, copied);
+    for (const c of copied.values()) batch.settle(c.record, 'inserted');
+    await this.insert(batch, client, representatives.filter((c) => !copied.has(c.id)), new Set(copied.keys()), rejected);
+    return { followers, rejected };
   }
 
   /**
@@ -137,12 +177,25 @@ export class EventConsumer {
     await attempt(predecessorsFirst(candidates));
   }
 
-  private async deadLetter(batch: Batch, letters: DeadLetter[]): Promise<void> {
+  private async deadLetter(batch: Batch, letters: DeadLetter[], deadline: number): Promise<void> {
     if (letters.length === 0) return;
-    const unsent = await this.options.deadLetterQueue.send(letters);
+    const unsent = await this.options.deadLetterQueue.send(letters, deadline);
     if (unsent.size > 0) log('ERROR', 'dead-letter queue unreachable: the messages are left for redelivery', { count: unsent.size });
     for (const { record } of letters) batch.settle(record, unsent.has(record.messageId) ? 'failed' : 'invalid');
   }
+}
+
+/** What storing a batch left to do: the messages that repeat an event, and the rows the database rejected. */
+interface Stored {
+  /** Each message that repeats an event, and the candidate that carried it. */
+  readonly followers: Map<SQSRecord, Candidate>;
+  readonly rejected: DeadLetter[];
+}
+
+function deadlinesWithin(remainingMs: number): Deadlines {
+  const now = Date.now();
+  const end = now + remainingMs - RESPONSE_MARGIN_MS;
+  return { database: end - Math.min(DEAD_LETTER_MAX_MS, Math.max(0, end - now) * DEAD_LETTER_SHARE), deadLetterQueue: end };
 }
 
 /** The batch's records, parsed and validated one at a time, as the database takes them. */

@@ -4,9 +4,10 @@ import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { SQSRecord } from 'aws-lambda';
 import type { Client } from 'pg';
 import {
-  consumerBed, CONSUMER_SOURCE, createDatabaseSecret, drainQueue, dropDatabase, invoke, loadHandler, sqsRecord, trackedEvent,
+  connect, consumerBed, CONSUMER_SOURCE, createDatabaseSecret, drainQueue, dropDatabase, invoke, loadHandler, sqsRecord, tcpProxy, trackedEvent,
   type ConsumerHandler,
 } from './harness';
+import { PROBE_AFTER_IDLE_MS } from '../../lambda/lib/database';
 import { migrateDatabase } from '../../local/pipeline';
 import { startPostgres, withDatabase, type LocalPostgres } from '../../local/postgres';
 import { freshDatabase, secretsManagerClient } from '../setup/test-bed';
@@ -16,6 +17,7 @@ const redelivered = (records: SQSRecord[]): SQSRecord[] => records.map((r) => sq
   messageId: r.messageId, receiveCount: Number(r.attributes.ApproximateReceiveCount) + 1,
 }));
 const ids = (records: SQSRecord[]) => records.map((r) => r.messageId).sort();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function countEvents(databaseUrl: string): Promise<number> {
   return withDatabase(databaseUrl, async (client) => (await client.query('SELECT count(*)::int AS n FROM events')).rows[0].n);
@@ -81,6 +83,70 @@ describe('consumer when the database stops mid-stream', () => {
   });
 });
 
+describe('consumer when its connection goes silent or breaks (a proxy between it and the database)', () => {
+  let databaseUrl: string;
+  let proxy: Awaited<ReturnType<typeof tcpProxy>>;
+  let handler: ConsumerHandler;
+  beforeEach(async () => {
+    databaseUrl = await freshDatabase();
+    proxy = await tcpProxy(Number(new URL(databaseUrl).port));
+    const throughProxy = new URL(databaseUrl);
+    throughProxy.port = String(proxy.port);
+    ({ handler } = await consumerBed(CONSUMER_SOURCE, { databaseUrl: throughProxy.toString() }));
+    expect((await invoke(handler, batchOf(5))).failures).toEqual([]);
+  });
+  afterEach(async () => {
+    await proxy.close();
+    await dropDatabase(databaseUrl);
+  });
+
+  test('silent after an idle while (no FIN, no RST): the probe finds it, and the next batch is stored on a new connection, in a few seconds', async () => {
+    proxy.silence();
+    await sleep(PROBE_AFTER_IDLE_MS + 500);
+    const result = await invoke(handler, batchOf(5), { timeoutMs: 5_000 });
+    expect(result.failures).toEqual([]);
+    expect(result.summary).toMatchObject({ received: 5, inserted: 5, failed: 0 });
+    expect(result.lines.some((l) => l.level === 'WARN' && /did not answer after an idle while/.test(String(l.message)))).toBe(true);
+    expect(await countEvents(databaseUrl)).toBe(10);
+  }, 30_000);
+
+  test('broken under the batch\'s first statement, before anything was stored: one reconnect inside the invocation, no failure', async () => {
+    proxy.cutOnNextWrite();
+    const result = await invoke(handler, batchOf(5));
+    expect(result.failures).toEqual([]);
+    expect(result.summary).toMatchObject({ received: 5, inserted: 5, failed: 0 });
+    expect(result.lines.some((l) => l.level === 'WARN' && /connection broke before the batch was stored/.test(String(l.message)))).toBe(true);
+    expect(await countEvents(databaseUrl)).toBe(10);
+  });
+});
+
+describe('consumer within the invocation\'s remaining time', () => {
+  test.each([1_000, 3_000])('a statement blocked by another session\'s lock, %i ms left: batchItemFailures are returned in time, the invalid message is dead-lettered once', async (timeoutMs) => {
+    const bed = await consumerBed(CONSUMER_SOURCE);
+    const locker = await connect(bed.databaseUrl);
+    try {
+      expect((await invoke(bed.handler, batchOf(1))).failures).toEqual([]); // the connection is open
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE events IN ACCESS EXCLUSIVE MODE');
+      const valid = batchOf(3);
+      const invalid = sqsRecord('not json');
+
+      const blocked = await invoke(bed.handler, [invalid, ...valid], { timeoutMs });
+      expect(blocked.failures.sort()).toEqual(ids(valid));
+      expect(blocked.summary).toMatchObject({ received: 4, inserted: 0, invalid: 1, failed: 3 });
+      expect(blocked.lines.some((l) => l.level === 'ERROR' && (l.error as { name?: string }).name === 'DatabaseDeadlineError')).toBe(true);
+
+      await locker.query('COMMIT');
+      expect((await invoke(bed.handler, redelivered(valid), { timeoutMs })).failures).toEqual([]);
+      expect(await countEvents(bed.databaseUrl)).toBe(4);
+      expect((await drainQueue(bed.deadLetterQueueUrl, 1)).map((m) => m.Body)).toEqual([invalid.body]);
+    } finally {
+      await locker.end();
+      await dropDatabase(bed.databaseUrl);
+    }
+  }, 60_000);
+});
+
 describe('consumer across a password rotation', () => {
   let databaseUrl: string;
   let role: string;
@@ -106,7 +172,8 @@ describe('consumer across a password rotation', () => {
     role = `kx_consumer_${randomUUID().slice(0, 8)}`;
     await admin(async (c) => {
       await c.query(`CREATE ROLE ${role} LOGIN PASSWORD 'first-password'`);
-      await c.query(`GRANT SELECT, INSERT ON events TO ${role}`);
+      // What the README says the consumer needs.
+      await c.query(`GRANT SELECT, INSERT, UPDATE (previous_event_id, claimed_previous_event_id) ON events TO ${role}`);
     });
     secretArn = await createDatabaseSecret(databaseUrl);
     await putSecret('first-password');

@@ -4,10 +4,11 @@
  * their environment, from source or from the bundled asset.
  */
 import { randomUUID } from 'crypto';
+import * as net from 'net';
 import * as path from 'path';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { Client } from 'pg';
 import { migrateDatabase, rdsSecret } from '../../local/pipeline';
 import { withDatabase } from '../../local/postgres';
@@ -60,7 +61,7 @@ function setEnv(env: Record<string, string | undefined>): void {
   }
 }
 
-export type ConsumerHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
+export type ConsumerHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 /** What one invocation returned and logged. */
 export interface Invocation {
@@ -69,17 +70,37 @@ export interface Invocation {
   readonly lines: Array<Record<string, unknown>>;
 }
 
+export interface InvokeOptions {
+  /**
+   * The function's timeout: the context's remaining time when the invocation starts. As in
+   * Lambda, an invocation still running then is ended: invoke() rejects, and every message
+   * of the batch would be received again.
+   * @default 30_000, KxEventsPipeline's default consumerTimeout
+   */
+  readonly timeoutMs?: number;
+}
+
 /** Invokes the consumer on the records, capturing its log lines (it writes one JSON object a line). */
-export async function invoke(handler: ConsumerHandler, records: SQSRecord[]): Promise<Invocation> {
+export async function invoke(handler: ConsumerHandler, records: SQSRecord[], options: InvokeOptions = {}): Promise<Invocation> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const deadline = Date.now() + timeoutMs;
+  const context = { getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) } as Context;
   const written: string[] = [];
   const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     written.push(chunk.toString());
     return true;
   });
   let response: SQSBatchResponse;
+  let timer: NodeJS.Timeout | undefined;
   try {
-    response = await handler({ Records: records });
+    response = await Promise.race([
+      handler({ Records: records }, context),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the invocation timed out after ${timeoutMs} ms: Lambda would end it, and redeliver the whole batch`)), timeoutMs);
+      }),
+    ]);
   } finally {
+    clearTimeout(timer);
     spy.mockRestore();
   }
   const lines = written.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -146,4 +167,51 @@ export async function drainQueue(queueUrl: string, expected: number): Promise<Me
     messages.push(...(out.Messages ?? []));
   }
   return messages;
+}
+
+/** A TCP proxy on loopback, in front of a server's port. */
+export interface TcpProxy {
+  readonly port: number;
+  /** Its connections stop forwarding, and stay open: as a path that went silent, without a FIN or an RST. New ones forward. */
+  silence(): void;
+  /** Its connections close as soon as their client writes again: a connection that breaks under a statement. New ones forward. */
+  cutOnNextWrite(): void;
+  close(): Promise<void>;
+}
+
+export async function tcpProxy(targetPort: number): Promise<TcpProxy> {
+  const connections = new Map<net.Socket, { server: net.Socket; mode: 'forward' | 'silent' | 'cut' }>();
+  const proxy = net.createServer((client) => {
+    const connection = { server: net.connect(targetPort, '127.0.0.1'), mode: 'forward' as 'forward' | 'silent' | 'cut' };
+    connections.set(client, connection);
+    const close = () => {
+      client.destroy();
+      connection.server.destroy();
+      connections.delete(client);
+    };
+    client.on('data', (data) => {
+      if (connection.mode === 'cut') close();
+      else if (connection.mode === 'forward') connection.server.write(data);
+    });
+    connection.server.on('data', (data) => {
+      if (connection.mode === 'forward') client.write(data);
+    });
+    for (const socket of [client, connection.server]) {
+      socket.on('close', close);
+      socket.on('error', close);
+    }
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const setMode = (mode: 'silent' | 'cut') => connections.forEach((connection) => {
+    connection.mode = mode;
+  });
+  return {
+    port: (proxy.address() as net.AddressInfo).port,
+    silence: () => setMode('silent'),
+    cutOnNextWrite: () => setMode('cut'),
+    close: async () => {
+      for (const client of [...connections.keys()]) client.destroy();
+      await new Promise((resolve) => proxy.close(resolve));
+    },
+  };
 }

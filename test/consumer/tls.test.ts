@@ -54,7 +54,7 @@ describe('consumer over TLS (verify-full, the default)', () => {
 
   /** Invokes the bundle once, in a fresh Node 24 process (which then exits, its connection open); returns its batch item failures. */
   async function invokeBundle(body: string, extraEnv: Record<string, string>): Promise<{ failures: string[]; log: string }> {
-    const script = `require(${JSON.stringify(CONSUMER_BUNDLE)}).handler({ Records: [${JSON.stringify(sqsRecord(body))}] })
+    const script = `require(${JSON.stringify(CONSUMER_BUNDLE)}).handler({ Records: [${JSON.stringify(sqsRecord(body))}] }, { getRemainingTimeInMillis: () => 30000 })
       .then((r) => process.stderr.write('RESULT ' + JSON.stringify(r.batchItemFailures.map((f) => f.itemIdentifier)) + '\\n', () => process.exit(0)));`;
     const { DB_SSL_MODE: _, NODE_EXTRA_CA_CERTS: __, ...inherited } = process.env;
     const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
