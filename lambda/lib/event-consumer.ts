@@ -149,8 +149,9 @@ export class EventConsumer {
     const ids = new Set(candidates.map((c) => c.id));
     const outside = [...new Set(candidates.flatMap((c) => (c.previous && !ids.has(c.previous) && !stored.has(c.previous) ? [c.previous] : [])))];
     if (outside.length > 0) for (const id of await batch.timed(() => findStoredEvents(client, outside))) stored.add(id);
+    const { ordered, closing } = predecessorsFirst(candidates);
     const attempt = async (rows: Candidate[]): Promise<void> => {
-      const { linked, deferred } = resolveLinks(rows, stored);
+      const { linked, deferred } = resolveLinks(rows, stored, closing);
       for (const c of deferred) batch.settle(c.record, 'deferred');
       if (linked.length === 0) return;
       try {
@@ -174,7 +175,7 @@ export class EventConsumer {
         }
       }
     };
-    await attempt(predecessorsFirst(candidates));
+    await attempt(ordered);
   }
 
   private async deadLetter(batch: Batch, letters: DeadLetter[], deadline: number): Promise<void> {
@@ -319,20 +320,28 @@ function receiveCount(c: Candidate): number {
   return Number(c.record.attributes.ApproximateReceiveCount) || 0;
 }
 
-/** Orders candidates so that each comes after its predecessor when both are in the batch. */
-function predecessorsFirst(candidates: Candidate[]): Candidate[] {
+/**
+ * Orders candidates so that each comes after its predecessor when both are in the batch,
+ * and finds the links that close a cycle (A follows B, and B follows A, or A itself): walking
+ * back from each candidate in the batch's order, the link that leads to an event of the same
+ * walk. Such a link is stored as a claim, so that every chain has a head.
+ */
+function predecessorsFirst(candidates: Candidate[]): { ordered: Candidate[]; closing: Set<Candidate> } {
   const byId = new Map(candidates.map((c) => [c.id, c]));
   const ordered: Candidate[] = [];
-  const placed = new Set<Candidate>();
-  for (const start of candidates) {
+  const walkOf = new Map<Candidate, number>(); // the walk that placed each candidate
+  const closing = new Set<Candidate>();
+  candidates.forEach((start, walk) => {
     const chain: Candidate[] = [];
-    for (let c: Candidate | undefined = start; c && !placed.has(c); c = c.previous ? byId.get(c.previous) : undefined) {
-      placed.add(c);
+    let c: Candidate | undefined = start;
+    for (; c && !walkOf.has(c); c = c.previous ? byId.get(c.previous) : undefined) {
+      walkOf.set(c, walk);
       chain.push(c);
     }
+    if (c && walkOf.get(c) === walk) closing.add(chain[chain.length - 1]);
     ordered.push(...chain.reverse());
-  }
-  return ordered;
+  });
+  return { ordered, closing };
 }
 
 interface Link {
@@ -346,14 +355,15 @@ interface LinkedCandidate {
 }
 
 /**
- * Decides each row's link for one statement. The link is kept when its target is
- * stored or in the same statement. Otherwise the row waits for redelivery, or, on
- * its last receive, is stored unlinked with the claim kept. A row whose target
- * waits, waits too (or goes unlinked), so the statement never breaks the FK.
+ * Decides each row's link for one statement. A link that closes a cycle (`closing`) is
+ * stored as a claim. Another link is kept when its target is stored or in the same
+ * statement. Otherwise the row waits for redelivery, or, on its last receive, is stored
+ * unlinked with the claim kept. A row whose target waits, waits too (or goes unlinked),
+ * so the statement never breaks the FK.
  */
-function resolveLinks(rows: Candidate[], stored: ReadonlySet<string>): { linked: LinkedCandidate[]; deferred: Candidate[] } {
+function resolveLinks(rows: Candidate[], stored: ReadonlySet<string>, closing: ReadonlySet<Candidate>): { linked: LinkedCandidate[]; deferred: Candidate[] } {
   const included = new Set(rows.map((c) => c.id));
-  const unlinked = new Set<Candidate>();
+  const unlinked = new Set(rows.filter((c) => closing.has(c)));
   for (let changed = true; changed;) {
     changed = false;
     for (const c of rows) {

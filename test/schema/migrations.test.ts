@@ -26,6 +26,7 @@ const SEED_COLUMNS = [
 
 const SEED_INDEXES = [
   'idx_events_campaign_time',
+  'idx_events_claimed_prev',
   'idx_events_client_time',
   'idx_events_metadata_gin',
   'idx_events_prev',
@@ -53,7 +54,7 @@ async function describeSchema(client: Client) {
 }
 
 describe('runMigrations', () => {
-  test('creates the seed schema: columns, types, the self-referencing FK with ON DELETE SET NULL, and all six indexes', async () => {
+  test('creates the seed schema: columns, types, the self-referencing FK with ON DELETE SET NULL, its six indexes, and the partial index of claims', async () => {
     const client = await connect(await freshDatabase());
     try {
       expect(await runMigrations(client)).toEqual({ applied: VERSIONS });
@@ -82,6 +83,7 @@ describe('runMigrations', () => {
       expect(byName.idx_events_type_time).toMatch(/USING btree \(event_type, occurred_at\)/);
       expect(byName.idx_events_campaign_time).toMatch(/USING btree \(campaign_id, occurred_at\)/);
       expect(byName.idx_events_prev).toMatch(/USING btree \(previous_event_id\)/);
+      expect(byName.idx_events_claimed_prev).toMatch(/USING btree \(claimed_previous_event_id\) WHERE \(claimed_previous_event_id IS NOT NULL\)/);
     } finally {
       await client.end();
     }
@@ -120,7 +122,7 @@ describe('runMigrations', () => {
       const results = await Promise.all(clients.map((client) => runMigrations(client)));
       expect(results.flatMap((r) => r.applied)).toEqual(VERSIONS);
       const { rows } = await clients[0].query("SELECT count(*)::int AS n FROM pg_indexes WHERE tablename = 'events' AND indexname LIKE 'idx_events_%'");
-      expect(rows[0].n).toBe(6);
+      expect(rows[0].n).toBe(7);
     } finally {
       await Promise.all(clients.map((c) => c.end()));
     }
