@@ -8,8 +8,9 @@ import type { Client } from 'pg';
 import { DatabaseDeadlineError, isStatementError, type DatabaseConnection } from './database';
 import type { DeadLetter, DeadLetterQueue } from './dead-letter-queue';
 import { copyEvents, eventRow, findStoredEvents, insertEvents, type EventRow } from './events-table';
+import { memberText, withMember } from './json-text';
 import { describeError, log, logBatch } from './telemetry';
-import { describeProblems, readTrackedEvent, type TrackedEvent } from 'kx-events-decorators/contract';
+import { describeProblems, MAX_METADATA_DEPTH, readTrackedEvent, UNKNOWN_FIELDS_KEY, type TrackedEvent } from 'kx-events-decorators/contract';
 
 export interface EventConsumerOptions {
   readonly database: DatabaseConnection;
@@ -25,6 +26,8 @@ type Outcome = 'inserted' | 'duplicate' | 'invalid' | 'deferred' | 'failed';
 interface Candidate {
   readonly record: SQSRecord;
   readonly event: TrackedEvent;
+  /** The event's metadata as JSON text, as its producer wrote it (see memberText). */
+  readonly metadata: string | null;
   readonly id: string;
   readonly previous: string | null;
   readonly lastReceive: boolean;
@@ -155,7 +158,7 @@ export class EventConsumer {
       for (const c of deferred) batch.settle(c.record, 'deferred');
       if (linked.length === 0) return;
       try {
-        const inserted = await batch.timed(() => insertEvents(client, linked.map(({ candidate, link }) => eventRow(candidate.event, link))));
+        const inserted = await batch.timed(() => insertEvents(client, linked.map(({ candidate, link }) => eventRow(candidate.event, link, candidate.metadata))));
         for (const { candidate, link } of linked) {
           stored.add(candidate.id);
           batch.settle(candidate.record, inserted.has(candidate.id) ? 'inserted' : 'duplicate', link.claimed !== null);
@@ -260,16 +263,49 @@ function parse(record: SQSRecord, maxReceiveCount: number): Candidate | DeadLett
     return { record, reason: `body: must be a JSON TrackedEvent, got text that is not JSON (${(err as Error).message})` };
   }
   // The tolerant reading: fields of a newer contract are kept, not dead-lettered (see the contract's versioning rule).
-  const { problems, event, unknownFields } = readTrackedEvent(value);
-  if (!event) return { record, reason: describeProblems(problems) };
+  let reading = readTrackedEvent(value);
+  if (!reading.event) {
+    // JSON.parse reads a number beyond a double's range (1e400) as ±Infinity, which the contract refuses
+    // of a JavaScript producer (JSON.stringify would send null). Metadata is stored from its text, which
+    // JSONB takes as it is: within metadata, such a number is no problem.
+    const metadata = typeof value === 'object' && value !== null ? (value as { metadata?: unknown }).metadata : undefined;
+    const finite = withFiniteNumbers(metadata, MAX_METADATA_DEPTH);
+    if (finite !== metadata) reading = readTrackedEvent({ ...(value as object), metadata: finite });
+    if (!reading.event) return { record, reason: describeProblems(reading.problems) };
+  }
+  const { event, unknownFields } = reading;
   return {
     record,
     event,
+    metadata: storedMetadata(record.body, unknownFields),
     id: event.eventId.toLowerCase(),
     previous: event.previousEventId?.toLowerCase() ?? null,
     lastReceive: Number(record.attributes.ApproximateReceiveCount) >= maxReceiveCount,
     withUnknownFields: unknownFields.length > 0,
   };
+}
+
+/**
+ * The metadata to store, as JSON text: the producer's own, with the fields this contract does not
+ * know, each as the producer wrote it, under {@link UNKNOWN_FIELDS_KEY}; null when there is neither.
+ */
+function storedMetadata(body: string, unknownFields: readonly string[]): string | null {
+  const metadata = memberText(body, 'metadata');
+  if (unknownFields.length === 0) return metadata ?? null;
+  const unknown = `{${unknownFields.map((field) => `${JSON.stringify(field)}:${memberText(body, field)}`).join(',')}}`;
+  return withMember(metadata ?? '{}', UNKNOWN_FIELDS_KEY, unknown);
+}
+
+/** `value` with each ±Infinity down to `depth` levels replaced by 0, or `value` itself when it holds none. */
+function withFiniteNumbers(value: unknown, depth: number): unknown {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : 0;
+  if (typeof value !== 'object' || value === null || depth === 0) return value;
+  let copy: Record<string, unknown> | undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const finite = withFiniteNumbers(item, depth - 1);
+    if (finite !== item) (copy ??= (Array.isArray(value) ? [...value] : { ...value }) as Record<string, unknown>)[key] = finite;
+  }
+  return copy ?? value;
 }
 
 /**
@@ -282,7 +318,7 @@ function* newEvents(candidates: Iterable<Candidate>, copied: Map<string, Candida
   const waiting = new Map<string, Candidate[]>(); // by the predecessor they wait for
   const stream = (c: Candidate): EventRow => {
     copied.set(c.id, c);
-    return eventRow(c.event, { previous: c.previous, claimed: null });
+    return eventRow(c.event, { previous: c.previous, claimed: null }, c.metadata);
   };
   for (const c of candidates) {
     if (copied.has(c.id)) continue;

@@ -20,7 +20,8 @@ export interface EventRow {
   readonly points_awarded: number | null;
   readonly session_id: string | null;
   readonly occurred_at: string;
-  readonly metadata: object | null;
+  /** JSON text: the producer's own, so that JSONB keeps its numbers exactly. */
+  readonly metadata: string | null;
 }
 
 /** The columns the consumer writes, with each one's SQL type. */
@@ -121,11 +122,10 @@ const COPY_SPECIAL = /[\\\t\n\r]/;
 const COPY_SPECIALS = /[\\\t\n\r]/g;
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
-/** A column's value as text for PostgreSQL to cast: metadata as JSON. */
+/** A column's value as text for PostgreSQL to cast. */
 export function columnText(row: EventRow, name: keyof EventRow): string | null {
   const value = row[name];
-  if (value === null) return null;
-  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return value === null ? null : String(value);
 }
 
 /** Which of these event ids are stored. */
@@ -134,8 +134,15 @@ export async function findStoredEvents(client: ClientBase, eventIds: readonly st
   return new Set(rows.map((row) => row.event_id));
 }
 
-/** The row for a valid event; ids in PostgreSQL's lower-case form, so they compare with what it returns. */
-export function eventRow(event: TrackedEvent, link: { previous: string | null; claimed: string | null }): EventRow {
+/**
+ * The row for a valid event; ids in PostgreSQL's lower-case form, so they compare with what it returns.
+ * `metadata` is the event's metadata as JSON text (the consumer passes the producer's own).
+ */
+export function eventRow(
+  event: TrackedEvent,
+  link: { previous: string | null; claimed: string | null },
+  metadata: string | null = event.metadata === undefined ? null : JSON.stringify(event.metadata),
+): EventRow {
   return {
     event_id: event.eventId.toLowerCase(),
     client_id: event.clientId,
@@ -150,6 +157,6 @@ export function eventRow(event: TrackedEvent, link: { previous: string | null; c
     points_awarded: event.pointsAwarded ?? null,
     session_id: event.sessionId ?? null,
     occurred_at: event.occurredAt,
-    metadata: event.metadata ?? null,
+    metadata,
   };
 }

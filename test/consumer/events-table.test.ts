@@ -62,7 +62,7 @@ describe('copyEvents', () => {
     expect(byId.size).toBe(rows.length);
     for (const given of rows) {
       const { occurred_at: occurredAt, ...rest } = byId.get(given.event_id)!;
-      expect(rest).toEqual({ ...given, occurred_at: undefined });
+      expect(rest).toEqual({ ...given, metadata: given.metadata === null ? null : JSON.parse(given.metadata), occurred_at: undefined });
       expect(new Date(occurredAt).toISOString()).toBe(given.occurred_at);
     }
   });

@@ -5,13 +5,14 @@
  * visibility timeouts only make redelivery quick.
  */
 import { execFileSync } from 'child_process';
+import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { eventsOf, expectedRow, recordingSqsClient, runTrackedHandlers, storedEvents, type StoredEvent } from './traffic';
 import type { BatchCounts } from '../../lambda/lib/telemetry';
 import type { QueuePairOptions } from '../../local/aws';
 import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline';
-import { startPostgres } from '../../local/postgres';
+import { startPostgres, withDatabase } from '../../local/postgres';
 import { CONSUMER_BUNDLE, onBatchSummary, type EventSourceRunner } from '../../local/runner';
 import { createTrackedEvent, publishEvent, type TrackedEvent } from '../../packages/kx-events-decorators/src';
 import { freshDatabase } from '../setup/test-bed';
@@ -148,6 +149,31 @@ test('poison messages go to the dead-letter queue with their reason, and nothing
   for (const [body, reason] of poison) expect(letters.find((l) => l.body === body)!.reason).toMatch(reason);
   const stored = await storedEvents(p.databaseUrl);
   expect([...stored.values()].sort(byId)).toEqual(valid.map(expectedRow).sort(byId));
+});
+
+test('metadata numbers from a producer in another language are stored exactly, as it wrote them (JSONB numeric)', async () => {
+  const p = await pipeline();
+  const runner = p.runner().start();
+  // What JSON.parse cannot hold: 2^53 + 1 (read as …992), and a number beyond a double's range (read as Infinity).
+  const numbers = ['9007199254740993', '1e400', '-0.1000000000000000055511151231257827'];
+  const events = numbers.map((n) => ({ id: randomUUID(), n }));
+  await p.sqs.send(new SendMessageBatchCommand({
+    QueueUrl: p.queues.queueUrl,
+    Entries: events.map(({ id, n }, i) => ({
+      Id: String(i),
+      MessageBody: `{"eventId":"${id}","clientId":"c","entityType":"probe","eventType":"measured","occurredAt":"2025-01-31T12:00:00Z","metadata":{"n":${n},"nested":[${n}]}}`,
+    })),
+  }));
+  await runner.drained({ timeoutMs: 60_000 });
+
+  expect(await p.deadLetters()).toEqual([]);
+  const { rows } = await withDatabase(p.databaseUrl, (client) => client.query(
+    "SELECT event_id, metadata->>'n' AS n, metadata->'nested'->>0 AS nested, (metadata->>'n')::numeric = $1::numeric AS exact FROM events WHERE event_id = ANY($2::uuid[])",
+    ['1e400', events.map((e) => e.id)]));
+  const byEvent = new Map(rows.map((r) => [r.event_id as string, r]));
+  expect(byEvent.get(events[0].id)).toMatchObject({ n: '9007199254740993', nested: '9007199254740993' });
+  expect(byEvent.get(events[1].id)).toMatchObject({ n: `1${'0'.repeat(400)}`, exact: true });
+  expect(byEvent.get(events[2].id)).toMatchObject({ n: numbers[2], nested: numbers[2] });
 });
 
 test('consumer containers killed in the middle of batches: everything is stored after redelivery', async () => {
