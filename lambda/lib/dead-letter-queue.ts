@@ -53,7 +53,8 @@ export class DeadLetterQueue {
         if (left <= 0) throw new Error('the invocation\'s deadline has passed');
         const { SQSClient, SendMessageBatchCommand } = sqsSdk();
         this.sqs ??= new SQSClient(AWS_CLIENT_CONFIG);
-        const out = await this.sqs.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }), { abortSignal: AbortSignal.timeout(left) });
+        const command = new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries });
+        const out = await this.sqs.send(command, { abortSignal: AbortSignal.timeout(left) });
         for (const failed of out.Failed ?? []) unsent.add(letters[Number(failed.Id)].record.messageId);
       } catch {
         for (const e of entries) unsent.add(letters[Number(e.Id)].record.messageId);

@@ -158,7 +158,8 @@ export class EventConsumer {
       for (const c of deferred) batch.settle(c.record, 'deferred');
       if (linked.length === 0) return;
       try {
-        const inserted = await batch.timed(() => insertEvents(client, linked.map(({ candidate, link }) => eventRow(candidate.event, link, candidate.metadata))));
+        const eventRows = linked.map(({ candidate, link }) => eventRow(candidate.event, link, candidate.metadata));
+        const inserted = await batch.timed(() => insertEvents(client, eventRows));
         for (const { candidate, link } of linked) {
           stored.add(candidate.id);
           batch.settle(candidate.record, inserted.has(candidate.id) ? 'inserted' : 'duplicate', link.claimed !== null);
@@ -397,7 +398,11 @@ interface LinkedCandidate {
  * unlinked with the claim kept. A row whose target waits, waits too (or goes unlinked),
  * so the statement never breaks the FK.
  */
-function resolveLinks(rows: Candidate[], stored: ReadonlySet<string>, closing: ReadonlySet<Candidate>): { linked: LinkedCandidate[]; deferred: Candidate[] } {
+function resolveLinks(
+  rows: Candidate[],
+  stored: ReadonlySet<string>,
+  closing: ReadonlySet<Candidate>,
+): { linked: LinkedCandidate[]; deferred: Candidate[] } {
   const included = new Set(rows.map((c) => c.id));
   const unlinked = new Set(rows.filter((c) => closing.has(c)));
   for (let changed = true; changed;) {

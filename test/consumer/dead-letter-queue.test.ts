@@ -48,7 +48,8 @@ test('a message that already has 10 attributes keeps its reason, 8 of them as at
     }
     expect(Object.keys(restored)).toHaveLength(10);
     for (const [name, value] of Object.entries(attributes)) {
-      expect(restored[name]).toMatchObject({ DataType: value.dataType, ...(value.stringValue === undefined ? { BinaryValue: value.binaryValue } : { StringValue: value.stringValue }) });
+      const expected = value.stringValue === undefined ? { BinaryValue: value.binaryValue } : { StringValue: value.stringValue };
+      expect(restored[name]).toMatchObject({ DataType: value.dataType, ...expected });
     }
   } finally {
     await dropDatabase(bed.databaseUrl);

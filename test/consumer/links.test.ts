@@ -44,7 +44,10 @@ describe('consumer links', () => {
   /** Each stored event's link and claim. */
   const links = () => withDatabase(databaseUrl, async (client) => {
     const { rows } = await client.query('SELECT event_id, previous_event_id, claimed_previous_event_id FROM events');
-    return new Map(rows.map((r) => [r.event_id as string, { previous: r.previous_event_id as string | null, claimed: r.claimed_previous_event_id as string | null }]));
+    return new Map(rows.map((r) => [r.event_id as string, {
+      previous: r.previous_event_id as string | null,
+      claimed: r.claimed_previous_event_id as string | null,
+    }]));
   });
   /** How many events the chain ending at `eventId` holds, walking its links back (a cycle would never end: the server cancels it). */
   const chainLength = (eventId: string) => withDatabase(databaseUrl, async (client) => {
@@ -62,7 +65,9 @@ describe('consumer links', () => {
     const events = [
       trackedEvent({ eventId: a, previousEventId: b }), trackedEvent({ eventId: b, previousEventId: a }),
       trackedEvent({ eventId: tail, previousEventId: x }),
-      trackedEvent({ eventId: x, previousEventId: y }), trackedEvent({ eventId: y, previousEventId: z }), trackedEvent({ eventId: z, previousEventId: x }),
+      trackedEvent({ eventId: x, previousEventId: y }),
+      trackedEvent({ eventId: y, previousEventId: z }),
+      trackedEvent({ eventId: z, previousEventId: x }),
     ];
     const result = await invoke(handler, events.map((e) => record(e)));
     expect(result.failures).toEqual([]);
@@ -74,7 +79,9 @@ describe('consumer links', () => {
       const claims = cycle.filter((id) => stored.get(id)!.previous === null);
       expect(claims).toHaveLength(1); // its head, whose link is kept as a claim
       expect(stored.get(claims[0])!.claimed).toBe(events.find((e) => e.eventId === claims[0])!.previousEventId);
-      for (const id of cycle.filter((i) => i !== claims[0])) expect(stored.get(id)).toEqual({ previous: events.find((e) => e.eventId === id)!.previousEventId, claimed: null });
+      for (const id of cycle.filter((i) => i !== claims[0])) {
+        expect(stored.get(id)).toEqual({ previous: events.find((e) => e.eventId === id)!.previousEventId, claimed: null });
+      }
     }
     expect(await chainLength(a)).toBe(2);
     expect(await chainLength(tail)).toBe(4);
