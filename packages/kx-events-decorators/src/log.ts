@@ -56,9 +56,10 @@ function lenientValue(): (key: string, value: unknown) => unknown {
 /**
  * An error as a log value: its name, its code and data when it has them, and its message (unless
  * `withMessage` is false: a database error's message can quote the row), never its stack.
- * Absent ones are undefined, which JSON leaves out.
+ * Absent ones are undefined, which JSON leaves out. Any object with these fields is read, not only an
+ * `Error` of this realm: a socket's error can come from another one (a VM context, such as Jest's).
  */
 export function describeError(err: unknown, withMessage = true): Record<string, unknown> {
-  const e: { name?: string; code?: unknown; message?: string; data?: unknown } = err instanceof Error ? err : {};
+  const e: { name?: string; code?: unknown; message?: string; data?: unknown } = typeof err === 'object' && err !== null ? err : {};
   return { name: e.name ?? typeof err, code: e.code, ...(withMessage ? { message: e.message ?? String(err) } : {}), data: e.data };
 }

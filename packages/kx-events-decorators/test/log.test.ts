@@ -1,4 +1,5 @@
 /** The one log writer and error describer, shared by this package and the kx-events Lambda handlers. */
+import { runInNewContext } from 'vm';
 import { describeError, writeRecord } from '../src/log';
 
 function written(write: () => void): string[] {
@@ -33,6 +34,12 @@ describe('describeError', () => {
   test('without its message, for an error whose message can quote a row', () => {
     const err = Object.assign(new Error('value "secret" is too long'), { code: '22001' });
     expect(JSON.parse(JSON.stringify(describeError(err, false)))).toEqual({ name: 'Error', code: '22001' });
+  });
+
+  test('an error of another realm (a socket error seen from a VM context): still its name and code', () => {
+    const err = runInNewContext("Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })") as unknown;
+    expect(err instanceof Error).toBe(false);
+    expect(JSON.parse(JSON.stringify(describeError(err)))).toEqual({ name: 'Error', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:5432' });
   });
 
   test('a thrown value that is not an Error', () => {
