@@ -5,10 +5,9 @@
  * is both the summary and CloudWatch's metrics of the same counts.
  */
 import { writeRecord, type LogLevel } from 'kx-events-decorators/log';
+import { CONSUMER_METRICS, CONSUMER_METRICS_DIMENSION, CONSUMER_METRICS_NAMESPACE } from '../../src/private/consumer-metrics';
 
 export { describeError } from 'kx-events-decorators/log';
-
-import { CONSUMER_METRICS, CONSUMER_METRICS_DIMENSION, CONSUMER_METRICS_NAMESPACE } from '../../src/private/consumer-metrics';
 
 /** The counts of one batch. received = inserted + duplicates + invalid + deferred + failed. */
 export interface BatchCounts {
