@@ -4,8 +4,8 @@
  * The batch summary is also an Embedded Metric Format record, so one line per batch
  * is both the summary and CloudWatch's metrics of the same counts.
  */
-import { writeRecord, type LogLevel } from 'kx-events-decorators/log';
 import { CONSUMER_METRICS, CONSUMER_METRICS_DIMENSION, CONSUMER_METRICS_NAMESPACE } from '../../src/private/consumer-metrics';
+import { writeRecord, type LogLevel } from 'kx-events-decorators/log';
 
 export { describeError } from 'kx-events-decorators/log';
 
