@@ -7,10 +7,9 @@
 import type { MessageAttributeValue, SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { AWS_CLIENT_CONFIG } from './configuration';
-import { DEAD_LETTER_REASON_ATTRIBUTE as REASON_ATTRIBUTE } from 'kx-events-decorators/contract';
 
-/** The message attribute that carries why a message was dead-lettered (defined by the contract). */
-export { REASON_ATTRIBUTE };
+/** The message attribute that carries why a message was dead-lettered. */
+export const REASON_ATTRIBUTE = 'kx-events.reason';
 /**
  * The message attribute that carries, as JSON, the original attributes beyond what SQS
  * allows beside the reason: `{ "<name>": { "DataType": …, "StringValue": … | "BinaryValue": "<base64>" } }`.

@@ -8,10 +8,12 @@ import {
   ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand,
   SendMessageBatchCommand, SQSClient, type Message, type MessageAttributeValue,
 } from '@aws-sdk/client-sqs';
-import { DEAD_LETTER_REASON_ATTRIBUTE as REASON_ATTRIBUTE, describeProblems, validateTrackedEvent } from 'kx-events-decorators';
+import { describeProblems, validateTrackedEvent } from 'kx-events-decorators';
 import { explainAwsError } from './errors';
 import { ProgressBar, type Terminal } from './terminal';
 
+/** The message attribute in which the consumer gives the reason it dead-lettered a message. */
+export const REASON_ATTRIBUTE = 'kx-events.reason';
 /** The reason of a message that SQS moved after maxReceiveCount receives (it carries no attribute). */
 export const RETRIES_EXHAUSTED = 'retries exhausted';
 

@@ -120,12 +120,6 @@ const FIELD_NAMES = Object.keys(FIELDS);
 export const UNKNOWN_FIELDS_KEY = 'kx-events.unknownFields';
 
 /**
- * The message attribute in which the consumer gives the reason it dead-lettered a message: the
- * consumer writes it, and the kx-events CLI groups and redrives by it.
- */
-export const DEAD_LETTER_REASON_ATTRIBUTE = 'kx-events.reason';
-
-/**
  * Every problem with `value` as a TrackedEvent, as a producer must send it; an empty array means it
  * is valid. Checks each field's type and limit, the characters of every string, a self-link,
  * unknown fields, and the serialized size against {@link MAX_EVENT_BYTES}.

@@ -1,4 +1,4 @@
-export { DEAD_LETTER_REASON_ATTRIBUTE, MAX_EVENT_BYTES, MAX_METADATA_DEPTH, describeProblems, isUuid, validateTrackedEvent } from './contract';
+export { MAX_EVENT_BYTES, MAX_METADATA_DEPTH, describeProblems, isUuid, validateTrackedEvent } from './contract';
 export type { ContractProblem, TrackedEvent } from './contract';
 export { extractClientId, extractPreviousEventId } from './extraction';
 export type { ClientIdFrom, ExtractionOptions } from './extraction';
