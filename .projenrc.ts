@@ -77,6 +77,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
       testTimeout: 60_000,
+      // Two test files at once, even on two cores: the end-to-end files spend much of their time
+      // waiting on visibility timeouts and child processes, and they set the suite's length.
+      maxWorkers: 2,
       collectCoverage: false,
       // The schema's .sql files are imported as text (esbuild's text loader in the bundles).
       transform: { '^.+\\.sql$': new javascript.Transform('<rootDir>/lambda/schema/sql-text.js') },
@@ -85,7 +88,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
 
-  gitignore: ['/.venv/', '/.venv-checks/', '/.local/', '/cdk.out/', '/examples/**/cdk.out/'],
+  gitignore: ['/.venv/', '/.venv-checks/', '/.local/', '/.ci/logs/', '/cdk.out/', '/examples/**/cdk.out/'],
 });
 for (const path of ['/lambda/', '/packages/', '/local/', '/bench/', '/examples/', '/rosetta/', '/.ci/', '/.venv/', '/.venv-checks/', '/.local/']) {
   project.addPackageIgnore(path);
@@ -296,13 +299,16 @@ new TextFile(project, TEMPLATE_CHECKS_REQUIREMENTS, {
     'cfn-lint==1.58.0',
   ],
 });
+// Installing them is a task of its own, which .ci/run starts in the background while the tests run.
+const installTemplateChecks = project.addTask('install:template-checks', {
+  description: 'Install checkov and cfn-lint (pinned) into .venv-checks/, unless they are already there',
+  condition: `! cmp -s ${TEMPLATE_CHECKS_REQUIREMENTS} ${TEMPLATE_CHECKS_VENV}/.requirements`,
+  exec: `python3 -m venv ${TEMPLATE_CHECKS_VENV} && ${TEMPLATE_CHECKS_VENV}/bin/pip install -q -r ${TEMPLATE_CHECKS_REQUIREMENTS} && cp ${TEMPLATE_CHECKS_REQUIREMENTS} ${TEMPLATE_CHECKS_VENV}/.requirements`,
+});
 const checkTemplates = project.addTask('check:templates', {
   description: 'Scan the pipeline\'s templates with checkov and cfn-lint (pinned, in .venv-checks/)',
 });
-checkTemplates.exec(
-  `python3 -m venv ${TEMPLATE_CHECKS_VENV} && ${TEMPLATE_CHECKS_VENV}/bin/pip install -q -r ${TEMPLATE_CHECKS_REQUIREMENTS} && cp ${TEMPLATE_CHECKS_REQUIREMENTS} ${TEMPLATE_CHECKS_VENV}/.requirements`,
-  { condition: `! cmp -s ${TEMPLATE_CHECKS_REQUIREMENTS} ${TEMPLATE_CHECKS_VENV}/.requirements` },
-);
+checkTemplates.spawn(installTemplateChecks);
 checkTemplates.spawn(project.tasks.tryFind('bundle')!);
 checkTemplates.exec(`rm -rf ${TEMPLATES_DIR}`);
 checkTemplates.exec(`ts-node --transpile-only --project local/tsconfig.json .ci/synth-templates.ts ${TEMPLATES_DIR}`);
@@ -317,6 +323,11 @@ checkTemplates.exec(`${TEMPLATE_CHECKS_VENV}/bin/checkov --framework cloudformat
 // ts-node reads the schema's .sql files as text through lambda/schema/sql-text.js.
 project.tryFindObjectFile('local/tsconfig.json')?.addOverride('ts-node.require', ['../lambda/schema/sql-text.js']);
 const tsNode = 'ts-node --transpile-only --project local/tsconfig.json';
+// The tests install moto on first use; .ci/run starts this in the background while the build runs.
+project.addTask('install:moto', {
+  description: 'Install moto[server] (pinned) into .venv/, unless it is already there',
+  exec: `${tsNode} -e "require('./local/moto').ensureMoto()"`,
+});
 const bundle = project.tasks.tryFind('bundle')!;
 const demo = project.addTask('demo', {
   description: 'Run the whole pipeline locally: handlers → SQS (moto) → bundled consumer → PostgreSQL 16',

@@ -21,9 +21,9 @@ export interface LocalMoto {
 
 /**
  * Creates the venv and installs moto when it is missing or its pins changed.
- * Safe when several processes call it at once.
+ * Safe when several processes call it at once. (`npx projen install:moto` runs it alone.)
  */
-function ensureMoto(): string {
+export function ensureMoto(): string {
   const stamp = path.join(VENV, '.requirements');
   const wanted = fs.readFileSync(REQUIREMENTS, 'utf8');
   if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === wanted) return PYTHON;
