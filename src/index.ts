@@ -1,1 +1,2 @@
+export * from './events-database';
 export * from './kx-events-pipeline';

@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, CfnOutput, CustomResource, Duration, Names, RemovalPolicy, Stack, Tokenization } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -7,21 +7,23 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
-import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import * as cr from 'aws-cdk-lib/custom-resources';
-import { Construct } from 'constructs';
-import { acknowledgePipelineFindings, acknowledgeProducerFindings } from './private/acknowledged-findings';
-import { ConsumerFunction } from './private/consumer-function';
+import { Construct, IConstruct } from 'constructs';
+import { EventsDatabase } from './events-database';
+import { acknowledgePipelineFindings } from './private/acknowledged-findings';
+import { createConsumer } from './private/consumer';
 import { CONSUMER_METRICS_DIMENSION, CONSUMER_METRICS_NAMESPACE, type ConsumerMetricName } from './private/consumer-metrics';
+import { createDatabase } from './private/database';
+import { createDatabaseProxy } from './private/database-proxy';
 import { MAX_DEAD_LETTER_BYTES, MAX_EVENT_BYTES } from './private/message-size';
-import { MigrateFunction } from './private/migrate-function';
+import { createNetwork } from './private/network';
 import { createPipelineAlarms } from './private/pipeline-alarms';
 import { createPipelineDashboard } from './private/pipeline-dashboard';
 import { pipelineSettings } from './private/pipeline-settings';
-import { watchUnpublishedEvents } from './private/unpublished-events';
+import { addProducer } from './private/producer';
+import { createSchema } from './private/schema';
 import { known, validatePipelineSettings } from './private/validate-pipeline-settings';
 
 /**
@@ -29,26 +31,79 @@ import { known, validatePipelineSettings } from './private/validate-pipeline-set
  */
 export interface KxEventsPipelineProps {
   /**
+   * Where the events live: a new RDS instance, a new Aurora PostgreSQL Serverless v2 cluster, or a
+   * database of your own (`EventsDatabase.fromInstance` / `fromCluster`, with its admin secret).
+   *
+   * @default EventsDatabase.instance()
+   */
+  readonly database?: EventsDatabase;
+
+  /**
+   * The PostgreSQL version of a new database: a major version ('16', '17') or a full one ('16.6'),
+   * 16 or later.
+   *
+   * @default '16' - the major version only: RDS picks its default minor version at creation, and the
+   * database's automatic minor version upgrades keep it current. A pinned minor would fail to deploy once
+   * RDS retires it, and would fight the upgrades RDS applies.
+   */
+  readonly engineVersion?: string;
+
+  /**
+   * Whether the consumer connects through an RDS Proxy (TLS required, the writer's secret registered
+   * with it). The migration and the rotations still connect to the database. An existing instance or
+   * cluster needs its `engine` in its import (`fromDatabaseInstanceAttributes({ engine })`).
+   *
+   * @default false
+   */
+  readonly createProxy?: boolean;
+
+  /**
    * The VPC to deploy the database and the functions into.
    *
-   * It needs private subnets with egress (the functions reach SQS, Secrets Manager and KMS through them)
-   * and, preferably, isolated subnets for the database. A VPC without isolated subnets gets the database
-   * in its private subnets, with a warning.
+   * By default the functions go in its private subnets with egress (they reach SQS and Secrets Manager
+   * through them) and a new database in its isolated subnets. A VPC without isolated subnets gets the
+   * database in the functions' subnets, with a warning. A VPC without egress needs `functionSubnets`, and
+   * interface endpoints: `createVpcEndpoints`, or endpoints of its own.
    *
    * @default - a new VPC: 2 AZs, public subnets, private subnets with egress, and isolated subnets for the database
    */
   readonly vpc?: ec2.IVpc;
 
   /**
-   * The number of NAT gateways of the new VPC, at least 1: the functions reach SQS, Secrets Manager and
-   * KMS through NAT. Ignored, with a warning, when `vpc` is given.
+   * The number of NAT gateways of the new VPC. 0 needs `createVpcEndpoints`: the new VPC then has
+   * isolated subnets only, and the functions reach SQS and Secrets Manager through the endpoints.
+   * Ignored, with a warning, when `vpc` is given.
    *
    * @default 1
    */
   readonly natGateways?: number;
 
   /**
-   * How often RDS Enhanced Monitoring collects the database's operating-system metrics (into the
+   * Whether the pipeline creates interface endpoints, with private DNS, in the functions' subnets, for
+   * every AWS API its functions in the VPC call: Secrets Manager (the consumer, the migration and the
+   * rotation functions) and SQS (the consumer, which dead-letters). With them the pipeline needs no NAT.
+   * A VPC that has such endpoints already must not get a second one: leave this false there.
+   *
+   * @default false
+   */
+  readonly createVpcEndpoints?: boolean;
+
+  /**
+   * The subnets of the consumer, the migration, the rotation functions, the RDS Proxy and the endpoints.
+   *
+   * @default - the private subnets with egress (of the new VPC without NAT: its `Functions` subnets)
+   */
+  readonly functionSubnets?: ec2.SubnetSelection;
+
+  /**
+   * The subnets of a new database.
+   *
+   * @default - the isolated subnets (the functions' when the VPC has none)
+   */
+  readonly databaseSubnets?: ec2.SubnetSelection;
+
+  /**
+   * How often RDS Enhanced Monitoring collects a new database's operating-system metrics (into the
    * `RDSOSMetrics` log group): 1, 5, 10, 15, 30 or 60 seconds, or `Duration.seconds(0)` to turn it off.
    *
    * @default Duration.seconds(60)
@@ -56,63 +111,67 @@ export interface KxEventsPipelineProps {
   readonly monitoringInterval?: Duration;
 
   /**
-   * The database's instance type.
+   * The new instance's type (`EventsDatabase.instance()` only).
    *
    * @default - t4g.micro
    */
   readonly databaseInstanceType?: ec2.InstanceType;
 
   /**
-   * The database's allocated storage, in GiB: 20 to 65,536 (gp3), and at most `maxAllocatedStorageGiB`.
+   * The new instance's allocated storage, in GiB: 20 to 65,536 (gp3), and at most `maxAllocatedStorageGiB`
+   * (`EventsDatabase.instance()` only).
    *
    * @default 20
    */
   readonly allocatedStorageGiB?: number;
 
   /**
-   * The upper limit of storage autoscaling, in GiB: 20 to 65,536.
+   * The upper limit of the new instance's storage autoscaling, in GiB: 20 to 65,536 (`EventsDatabase.instance()` only).
    *
    * @default 100
    */
   readonly maxAllocatedStorageGiB?: number;
 
   /**
-   * Whether the database runs in two Availability Zones.
+   * Whether the new instance runs in two Availability Zones (`EventsDatabase.instance()` only; an Aurora
+   * cluster gets a standby from its `readers`).
    *
    * @default false
    */
   readonly multiAz?: boolean;
 
   /**
-   * How long automated database backups are kept: 0 to 35 days.
+   * How long a new database's automated backups are kept: 0 to 35 days (Aurora: 1 to 35).
    *
    * @default Duration.days(7)
    */
   readonly backupRetention?: Duration;
 
   /**
-   * Whether the database has deletion protection.
+   * Whether a new database has deletion protection.
    *
    * @default true
    */
   readonly deletionProtection?: boolean;
 
   /**
-   * What happens to the database when it leaves the stack.
+   * What happens to a new database when it leaves the stack. A database of your own is never deleted.
    *
    * @default RemovalPolicy.SNAPSHOT
    */
   readonly removalPolicy?: RemovalPolicy;
 
   /**
-   * The name of the database that holds the `events` table.
+   * The name of the database that holds the `events` table. In a database of your own, the migration
+   * creates it when it is missing.
    *
    * @default 'events'
    */
   readonly databaseName?: string;
 
   /**
-   * How often the database credentials are rotated: 4 hours to 1,000 days.
+   * How often the pipeline's database credentials are rotated (the writer's and the reader's, and a new
+   * database's admin): 4 hours to 1,000 days.
    *
    * @default Duration.days(30)
    */
@@ -202,7 +261,7 @@ export interface KxEventsPipelineProps {
   readonly logRetention?: logs.RetentionDays;
 
   /**
-   * The key that encrypts both queues, the database's storage and its secret.
+   * The key that encrypts both queues, a new database's storage, the secrets, the logs and the functions' environments.
    *
    * @default - a new customer-managed key with yearly rotation
    */
@@ -225,45 +284,110 @@ export interface KxEventsPipelineProps {
 }
 
 /**
+ * A kx-events pipeline that producers send to: one of this app, or one imported with
+ * `KxEventsPipeline.fromPipelineAttributes`.
+ */
+export interface IKxEventsPipeline extends IConstruct {
+  /** The events queue: producers send tracked events here. */
+  readonly queue: sqs.IQueue;
+
+  /**
+   * Grants permission to send events to the queue, including the use of the key that encrypts it.
+   */
+  grantPublish(grantee: iam.IGrantable): iam.Grant;
+
+  /**
+   * Makes a function a producer: grants it `grantPublish`, sets its `EVENTS_QUEUE_URL`, and watches its
+   * log group for unpublished events.
+   */
+  addProducer(fn: lambda.Function): void;
+}
+
+/**
+ * What a stack or an app needs of a pipeline deployed elsewhere, to send events to it.
+ */
+export interface KxEventsPipelineAttributes {
+  /** The ARN of the events queue (the pipeline's `queue.queueArn`). */
+  readonly queueArn: string;
+
+  /** The ARN of the key that encrypts the queue (the pipeline's `encryptionKey.keyArn`). */
+  readonly encryptionKeyArn: string;
+
+  /**
+   * The URL of the events queue (the pipeline's `QueueUrl` output).
+   *
+   * @default - derived from `queueArn`
+   */
+  readonly queueUrl?: string;
+
+  /**
+   * The topic the alarms of `addProducer` notify.
+   *
+   * @default - the alarms are created without actions
+   */
+  readonly alarmTopic?: sns.ITopic;
+}
+
+/**
  * The kx-events pipeline: Lambda producers send tracked events to an encrypted SQS queue, and a consumer
- * function stores them in PostgreSQL 16 on RDS.
+ * function stores them in PostgreSQL 16 or later on RDS or Aurora.
  *
- * It deploys the queue and its dead-letter queue, the database with rotated credentials, the consumer,
- * the schema migration (run on deploy, before the consumer receives anything), the security groups,
- * the alarms, and outputs for the queue URLs, the database endpoint and the secret.
+ * It deploys the queue and its dead-letter queue, the database (a new instance, a new Aurora Serverless
+ * v2 cluster, or yours: `database`), the writer and reader roles with their rotated secrets, the consumer
+ * (as the writer, optionally through an RDS Proxy), the schema migration (run on deploy, before the
+ * consumer receives anything), the security groups, the alarms, and outputs for the queue URLs, the
+ * database endpoint and the secrets.
  *
  * Good to know before deploying:
- * - The credential rotation is AWS's single-user PostgreSQL rotation application (Serverless Application
+ * - The credential rotations are AWS's PostgreSQL rotation applications (Serverless Application
  *   Repository): the stack gets the `AWS::Serverless-2016-10-31` transform, which the CDK CLI deploys as is.
- * - The database's instance identifier is fixed, derived from the construct's path, so that its exported
- *   log groups (`/aws/rds/instance/<identifier>/postgresql|upgrade`) are this stack's, with `logRetention`.
- *   A change that would replace the instance fails instead of silently replacing the events database.
+ * - A new database's identifier is fixed, derived from the construct's path, so that its exported log
+ *   groups (`/aws/rds/instance|cluster/<identifier>/...`) are this stack's, with `logRetention`.
+ *   A change that would replace the database fails instead of silently replacing the events database.
  * - An encrypted `alarmTopic` needs a key policy that lets `cloudwatch.amazonaws.com` use the key.
  *
  * @example
  * const pipeline = new KxEventsPipeline(this, 'Events', { alarmTopic });
  * pipeline.addProducer(signupFunction);
  */
-export class KxEventsPipeline extends Construct {
+export class KxEventsPipeline extends Construct implements IKxEventsPipeline {
+  /**
+   * A pipeline deployed in another stack or app, to send events to: `grantPublish` and `addProducer`.
+   */
+  public static fromPipelineAttributes(scope: Construct, id: string, attrs: KxEventsPipelineAttributes): IKxEventsPipeline {
+    return new ImportedPipeline(scope, id, attrs);
+  }
+
   /** The VPC of the database and the functions. */
   public readonly vpc: ec2.IVpc;
-  /** The key that encrypts the queues, the database's storage and its secret. */
+  /** The key that encrypts the queues, a new database's storage, the secrets, the logs and the functions' environments. */
   public readonly encryptionKey: kms.IKey;
   /** The events queue: producers send tracked events here. */
   public readonly queue: sqs.IQueue;
   /** The dead-letter queue: invalid events, and events that failed `maxReceiveCount` times. */
   public readonly deadLetterQueue: sqs.IQueue;
-  /** The PostgreSQL 16 database that holds the `events` table. */
-  public readonly database: rds.IDatabaseInstance;
-  /** The database credentials (host, port, username, password, dbname), rotated every `rotationInterval`. */
+  /** The instance that holds the `events` table: undefined when it is a cluster. */
+  public readonly databaseInstance?: rds.IDatabaseInstance;
+  /** The cluster that holds the `events` table: undefined when it is an instance. */
+  public readonly databaseCluster?: rds.IDatabaseCluster;
+  /**
+   * The admin credentials (host, port, username, password, dbname), which only the migration reads:
+   * those of a new database (its master user's, rotated every `rotationInterval`), or the one given.
+   */
   public readonly databaseSecret: secretsmanager.ISecret;
+  /** The writer role's credentials, which the consumer uses: INSERT and SELECT on the events, and link healing. Rotated every `rotationInterval`. */
+  public readonly writerSecret: secretsmanager.ISecret;
+  /** The reader role's credentials, for those who query the events: SELECT only. Rotated every `rotationInterval`. */
+  public readonly readerSecret: secretsmanager.ISecret;
+  /** The RDS Proxy the consumer connects through: undefined without `createProxy`. */
+  public readonly proxy?: rds.IDatabaseProxy;
   /** The consumer function: stores each batch of events in the database. */
   public readonly consumer: lambda.IFunction;
   /** The event source mapping from the events queue to the consumer. */
   public readonly eventSourceMapping: lambda.IEventSourceMapping;
-  /** The function that creates and upgrades the schema, on deploy. */
+  /** The function that creates and upgrades the schema and the roles, on deploy. */
   public readonly migrationFunction: lambda.IFunction;
-  /** The security group of the consumer and the migration: out on 443 and to the database on 5432 only. */
+  /** The security group of the consumer and the migration: out on 443 and to the database's port only. */
   public readonly functionSecurityGroup: ec2.ISecurityGroup;
   /** Every alarm the pipeline creates, including those `addProducer` adds. */
   public readonly alarms: cloudwatch.IAlarm[];
@@ -275,7 +399,7 @@ export class KxEventsPipeline extends Construct {
   constructor(scope: Construct, id: string, props: KxEventsPipelineProps = {}) {
     super(scope, id);
     const settings = pipelineSettings(props);
-    validatePipelineSettings(this.node.path, settings, props.vpc !== undefined);
+    validatePipelineSettings(this.node.path, settings, props);
     if (props.vpc && props.natGateways !== undefined) {
       Annotations.of(this).addWarningV2('kx-events:natGatewaysIgnored', 'natGateways is ignored because vpc is given: the NAT gateways are those of the given VPC.');
     }
@@ -290,7 +414,7 @@ export class KxEventsPipeline extends Construct {
         + 'such a receive is spent, so an event may reach the dead-letter queue without a reason attribute, never seen by the consumer, and a chain\'s successor may never get the last receive on which it is stored without its link.');
     }
 
-    // --- Encryption: one key for the queues, the database, its secret, the log groups and the functions' environments
+    // --- Encryption: one key for the queues, the database, the secrets, the log groups and the functions' environments
     this.encryptionKey = props.encryptionKey ?? new kms.Key(this, 'EncryptionKey', {
       description: 'kx-events: encrypts the events queues, the database storage and its credentials, the logs and the functions\' environments',
       enableKeyRotation: true,
@@ -316,50 +440,12 @@ export class KxEventsPipeline extends Construct {
       ...logGroupProps,
     });
 
-    // --- Network -----------------------------------------------------------------------------------
-    this.vpc = props.vpc ?? new ec2.Vpc(this, 'Vpc', {
-      maxAzs: 2,
-      natGateways: settings.natGateways,
-      restrictDefaultSecurityGroup: true,
-      subnetConfiguration: [
-        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
-        { name: 'Functions', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 24 },
-        { name: 'Database', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
-      ],
-      flowLogs: {
-        FlowLog: {
-          destination: ec2.FlowLogDestination.toCloudWatchLogs(logGroup('FlowLogGroup')),
-          trafficType: ec2.FlowLogTrafficType.REJECT,
-        },
-      },
-    });
-    const functionSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
-    let databaseSubnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
-    if (this.vpc.isolatedSubnets.length === 0) {
-      databaseSubnets = functionSubnets;
-      Annotations.of(this).addWarningV2('kx-events:noIsolatedSubnets',
-        'The VPC has no isolated subnets: the database is placed in its private subnets with egress. It stays unreachable from outside its security group.');
-    }
+    // --- Network: the VPC, the subnets, the functions' security groups, the endpoints
+    const network = createNetwork(this, { settings, vpc: props.vpc, functionSubnets: props.functionSubnets, databaseSubnets: props.databaseSubnets, logGroup });
+    this.vpc = network.vpc;
+    this.functionSecurityGroup = network.functionSecurityGroup;
 
-    this.functionSecurityGroup = new ec2.SecurityGroup(this, 'FunctionSecurityGroup', {
-      vpc: this.vpc,
-      description: 'kx-events consumer and migration: HTTPS to AWS APIs, PostgreSQL to the database',
-      allowAllOutbound: false,
-    });
-    this.functionSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to SQS, Secrets Manager and KMS');
-    const rotationSecurityGroup = new ec2.SecurityGroup(this, 'RotationSecurityGroup', {
-      vpc: this.vpc,
-      description: 'kx-events credential rotation: HTTPS to Secrets Manager, PostgreSQL to the database',
-      allowAllOutbound: false,
-    });
-    rotationSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to Secrets Manager');
-    const databaseSecurityGroup = new ec2.SecurityGroup(this, 'DatabaseSecurityGroup', {
-      vpc: this.vpc,
-      description: 'kx-events database: PostgreSQL from the consumer, the migration and the rotation only',
-      allowAllOutbound: false,
-    });
-
-    // --- Queues ---------------------------------------------------------------------------------------
+    // --- Queues: producers send here; what cannot be stored goes to the dead-letter queue
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.KMS,
       encryptionMasterKey: this.encryptionKey,
@@ -377,151 +463,58 @@ export class KxEventsPipeline extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: settings.maxReceiveCount },
     });
 
-    // --- Database -----------------------------------------------------------------------------------
-    const engine = rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16_13 });
-    // A fixed identifier names the exported log groups before the instance exists, so they are created
-    // by this stack, with their retention, and RDS does not create them first. (It also makes a change
-    // that would replace the instance fail instead of silently replacing the events database.)
-    const instanceIdentifier = `kx-${Names.uniqueResourceName(this, { maxLength: 60 }).toLowerCase()}`;
-    const logsRemovalPolicy = settings.removalPolicy === RemovalPolicy.RETAIN ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
-    const exportedLogGroups = DATABASE_LOG_EXPORTS.map(name => logGroup(`Database${name[0].toUpperCase()}${name.slice(1)}LogGroup`, {
-      logGroupName: `/aws/rds/instance/${instanceIdentifier}/${name}`,
-      removalPolicy: logsRemovalPolicy,
-    }));
-    const monitoringOff = known(settings.monitoringInterval) && settings.monitoringInterval.toSeconds() === 0;
-    const database = new rds.DatabaseInstance(this, 'Database', {
-      engine,
-      instanceIdentifier,
-      instanceType: settings.databaseInstanceType,
-      vpc: this.vpc,
-      vpcSubnets: databaseSubnets,
-      securityGroups: [databaseSecurityGroup],
-      port: DATABASE_PORT,
-      publiclyAccessible: false,
-      credentials: rds.Credentials.fromGeneratedSecret('kxevents', { encryptionKey: this.encryptionKey }),
-      databaseName: settings.databaseName,
-      allocatedStorage: settings.allocatedStorageGiB,
-      maxAllocatedStorage: settings.maxAllocatedStorageGiB,
-      storageType: rds.StorageType.GP3,
-      storageEncrypted: true,
-      storageEncryptionKey: this.encryptionKey,
-      multiAz: settings.multiAz,
-      backupRetention: settings.backupRetention,
-      deletionProtection: settings.deletionProtection,
-      removalPolicy: settings.removalPolicy,
-      parameterGroup: new rds.ParameterGroup(this, 'DatabaseParameters', {
-        engine,
-        description: 'kx-events: TLS required',
-        parameters: { 'rds.force_ssl': '1' },
-      }),
-      caCertificate: rds.CaCertificate.RDS_CA_RSA2048_G1,
-      cloudwatchLogsExports: DATABASE_LOG_EXPORTS,
-      // Duration.seconds(0) turns Enhanced Monitoring off: then neither the interval nor its role is set.
-      monitoringInterval: monitoringOff ? undefined : settings.monitoringInterval,
-      autoMinorVersionUpgrade: true,
-    });
-    database.node.defaultChild!.node.addDependency(...exportedLogGroups);
-    this.database = database;
-    this.databaseSecret = database.secret!;
-    database.connections.allowFrom(this.functionSecurityGroup, ec2.Port.tcp(DATABASE_PORT), 'PostgreSQL from the consumer and the migration');
+    // --- Database: where the events live, in one of three shapes
+    const database = createDatabase(this, { settings, network, encryptionKey: this.encryptionKey, logGroup });
+    this.databaseInstance = database.instance;
+    this.databaseCluster = database.cluster;
+    this.databaseSecret = database.adminSecret;
 
-    // --- Schema migration, on deploy ------------------------------------------------------------------
-    const databaseEnvironment = {
-      DB_SECRET_ARN: this.databaseSecret.secretArn,
-      // The Lambda runtime's CA bundle, which includes the RDS certificate authorities: TLS is verified.
-      NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
-    };
-    const migration = new MigrateFunction(this, 'Migration', {
-      description: 'kx-events: creates and upgrades the events schema',
-      runtime: settings.runtime,
-      architecture: lambda.Architecture.ARM_64,
-      // Lambda's maximum: a migration's statements may take up to 10 minutes (lambda/migrate.lambda.ts).
-      timeout: Duration.minutes(15),
-      memorySize: 256,
-      vpc: this.vpc,
-      vpcSubnets: functionSubnets,
-      securityGroups: [this.functionSecurityGroup],
-      environment: databaseEnvironment,
-      environmentEncryption: this.encryptionKey,
-      logGroup: logGroup('MigrationLogGroup'),
-    });
-    this.databaseSecret.grantRead(migration);
-    this.migrationFunction = migration;
-    const migrationProvider = new cr.Provider(this, 'SchemaProvider', {
-      onEventHandler: migration,
-      logGroup: logGroup('SchemaProviderLogGroup'),
-      providerFunctionEnvEncryption: this.encryptionKey,
-    });
-    const schema = new CustomResource(this, 'Schema', {
-      serviceToken: migrationProvider.serviceToken,
-      resourceType: 'Custom::KxEventsSchema',
-      properties: {
-        // A new bundle (new handler or new migrations) or a new database runs the migration again.
-        MigrationBundleHash: bundleHash(migration),
-        DatabaseEndpoint: database.dbInstanceEndpointAddress,
-      },
-    });
+    // --- Schema and roles: the migration, on deploy, as the admin; the roles' rotated secrets
+    const schema = createSchema(this, { settings, network, database, encryptionKey: this.encryptionKey, logGroup });
+    this.writerSecret = schema.writerSecret;
+    this.readerSecret = schema.readerSecret;
+    this.migrationFunction = schema.migration;
+    this.proxy = settings.createProxy ? createDatabaseProxy(this, { network, database, writerSecret: schema.writerSecret }) : undefined;
 
-    // The rotation function runs in the functions' private subnets: it reaches Secrets Manager through
-    // the NAT gateway the consumer already needs, and the database on 5432 (allowed by addRotationSingleUser).
-    // It is created after the migration, so that the first rotation, which starts when its schedule is
-    // created, never changes the password under the migration's connection.
-    const rotation = database.addRotationSingleUser({
-      automaticallyAfter: settings.rotationInterval,
-      vpcSubnets: functionSubnets,
-      securityGroup: rotationSecurityGroup,
-    });
-    rotation.node.addDependency(schema);
-
-    // --- Consumer -------------------------------------------------------------------------------------
-    const consumer = new ConsumerFunction(this, 'Consumer', {
-      description: 'kx-events: stores tracked events from the queue in PostgreSQL',
-      runtime: settings.runtime,
-      architecture: lambda.Architecture.ARM_64,
-      timeout: settings.consumerTimeout,
-      memorySize: settings.consumerMemorySize,
-      vpc: this.vpc,
-      vpcSubnets: functionSubnets,
-      securityGroups: [this.functionSecurityGroup],
-      environment: {
-        ...databaseEnvironment,
-        DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
-        MAX_RECEIVE_COUNT: Tokenization.stringifyNumber(settings.maxReceiveCount),
-      },
-      environmentEncryption: this.encryptionKey,
-      logGroup: logGroup('ConsumerLogGroup'),
+    // --- Consumer: the queue's events into the database, as the writer
+    const { consumer, eventSourceMapping } = createConsumer(this, {
+      settings,
+      network,
+      queue: this.queue,
+      deadLetterQueue: this.deadLetterQueue,
+      databaseEndpoint: database.endpoint,
+      proxy: this.proxy,
+      writerSecret: schema.writerSecret,
+      encryptionKey: this.encryptionKey,
+      schema: schema.schema,
+      logGroup,
     });
     this.consumer = consumer;
-    this.queue.grantConsumeMessages(consumer);
-    this.deadLetterQueue.grantSendMessages(consumer);
-    this.databaseSecret.grantRead(consumer);
-    const eventSourceMapping = new lambda.EventSourceMapping(this, 'EventSourceMapping', {
-      target: consumer,
-      eventSourceArn: this.queue.queueArn,
-      batchSize: settings.batchSize,
-      maxBatchingWindow: settings.maxBatchingWindow,
-      maxConcurrency: settings.maxConcurrency,
-      reportBatchItemFailures: true,
-      // The mapping's own counts (polled, invoked, failed, deleted events), which one alarm watches.
-      metricsConfig: { metrics: [lambda.MetricType.EVENT_COUNT] },
-    });
-    // Nothing is consumed before the table exists, nor before the consumer may read the queue.
-    eventSourceMapping.node.addDependency(schema, consumer.role!);
     this.eventSourceMapping = eventSourceMapping;
 
     // --- Alarms, dashboard and outputs ---------------------------------------------------------------
     this.alarmAction = props.alarmTopic ? new cloudwatchActions.SnsAction(props.alarmTopic) : undefined;
-    this.alarms = createPipelineAlarms(this, { settings, alarmAction: this.alarmAction });
+    this.alarms = createPipelineAlarms(this, { settings, database, proxy: this.proxy, alarmAction: this.alarmAction });
     if (props.createDashboard ?? true) {
-      this.dashboard = createPipelineDashboard(this);
+      this.dashboard = createPipelineDashboard(this, database);
     }
 
     new CfnOutput(this, 'QueueUrl', { description: 'kx-events: the events queue (EVENTS_QUEUE_URL of producers)', value: this.queue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { description: 'kx-events: the dead-letter queue', value: this.deadLetterQueue.queueUrl });
-    new CfnOutput(this, 'DatabaseEndpoint', { description: 'kx-events: the database endpoint', value: database.dbInstanceEndpointAddress });
+    new CfnOutput(this, 'DatabaseEndpoint', { description: 'kx-events: the database endpoint', value: database.endpoint.hostname });
     new CfnOutput(this, 'DatabaseSecretArn', { description: 'kx-events: the database credentials', value: this.databaseSecret.secretArn });
+    new CfnOutput(this, 'ReaderSecretArn', { description: 'kx-events: the reader role\'s credentials, to query the events', value: this.readerSecret.secretArn });
 
-    acknowledgePipelineFindings({ pipeline: this, database, settings, consumer, migration, migrationProvider });
+    acknowledgePipelineFindings({ pipeline: this, database: database.created, settings, consumer, migration: schema.migration, migrationProvider: schema.migrationProvider });
+  }
+
+  /**
+   * Grants permission to read the reader role's secret (and to decrypt it with the key): with it, an
+   * analyst or a service connects to the database as the reader, who may only SELECT the events (and
+   * call `event_chain`). The grantee also needs a network path to the database's port.
+   */
+  public grantReadEvents(grantee: iam.IGrantable): iam.Grant {
+    return this.readerSecret.grantRead(grantee);
   }
 
   /**
@@ -547,16 +540,8 @@ export class KxEventsPipeline extends Construct {
    * no alarm, and synthesis warns.
    */
   public addProducer(fn: lambda.Function): void {
-    this.grantPublish(fn);
-    acknowledgeProducerFindings(fn);
-    fn.addEnvironment('EVENTS_QUEUE_URL', this.queue.queueUrl);
-    const alarm = watchUnpublishedEvents(fn, this.alarmAction);
-    if (alarm) {
-      this.alarms.push(alarm);
-    } else {
-      Annotations.of(fn).addWarningV2('kx-events:producerLogGroupUnknown',
-        `${fn.node.path} has no logGroup of its own, so its unpublished events are not watched: give it a logs.LogGroup (the logGroup prop) before addProducer, to get a metric filter on the kx-events.unpublished marker and an alarm.`);
-    }
+    const alarm = addProducer(this.queue, fn, this.alarmAction);
+    if (alarm) this.alarms.push(alarm);
   }
 
   /**
@@ -685,17 +670,26 @@ export class KxEventsPipeline extends Construct {
 /** AWS's guidance for the maxReceiveCount of a queue that Lambda's pollers read. */
 const RECOMMENDED_MIN_RECEIVE_COUNT = 5;
 
-/** PostgreSQL's port, which the security groups name. */
-const DATABASE_PORT = 5432;
+/** A pipeline of another stack or app, as its attributes name it. */
+class ImportedPipeline extends Construct implements IKxEventsPipeline {
+  public readonly queue: sqs.IQueue;
+  private readonly alarmAction?: cloudwatch.IAlarmAction;
 
-/** The PostgreSQL logs the database exports to CloudWatch Logs. */
-const DATABASE_LOG_EXPORTS = ['postgresql', 'upgrade'];
-
-/** The hash of a function's bundled code asset. */
-function bundleHash(fn: lambda.Function): string {
-  const asset = fn.node.tryFindChild('Code');
-  if (!(asset instanceof s3assets.Asset)) {
-    throw new Error(`${fn.node.path} has no code asset: the migration bundle's hash cannot be taken`);
+  constructor(scope: Construct, id: string, attrs: KxEventsPipelineAttributes) {
+    super(scope, id);
+    this.queue = sqs.Queue.fromQueueAttributes(this, 'Queue', {
+      queueArn: attrs.queueArn,
+      queueUrl: attrs.queueUrl,
+      keyArn: attrs.encryptionKeyArn,
+    });
+    this.alarmAction = attrs.alarmTopic ? new cloudwatchActions.SnsAction(attrs.alarmTopic) : undefined;
   }
-  return asset.assetHash;
+
+  public grantPublish(grantee: iam.IGrantable): iam.Grant {
+    return this.queue.grantSendMessages(grantee);
+  }
+
+  public addProducer(fn: lambda.Function): void {
+    addProducer(this.queue, fn, this.alarmAction);
+  }
 }

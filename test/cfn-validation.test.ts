@@ -30,6 +30,10 @@ describe('CloudFormation validation', () => {
     ['the default stack', pipelineScenarios.defaults],
     ['its own VPC and key', pipelineScenarios.ownVpcAndKey],
     ['high throughput on Node.js 22', () => ({ ...pipelineScenarios.highThroughput(), runtime: lambda.Runtime.NODEJS_22_X })],
+    ['Aurora Serverless v2 behind an RDS Proxy', pipelineScenarios.auroraWithProxy],
+    ['a new VPC without NAT', pipelineScenarios.noNat],
+    ['an existing instance behind an RDS Proxy', pipelineScenarios.existingInstanceWithProxy],
+    ['an existing cluster in an isolated VPC', pipelineScenarios.existingClusterIsolated],
   ])('%s has no finding, warnings included', (_name, props) => {
     expect(cloudFormationFindings(stack => new KxEventsPipeline(stack, 'Pipeline', props(stack)))).toEqual([]);
   });

@@ -5,7 +5,9 @@ import { App, AppProps, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { KxEventsPipeline, KxEventsPipelineProps } from '../src';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { EventsDatabase, KxEventsPipeline, KxEventsPipelineProps } from '../src';
 
 /**
  * An App that writes its cloud assembly into this test file's own folder, removed when the file is done.
@@ -70,7 +72,56 @@ export const pipelineScenarios = {
     encryptionKey: new kms.Key(stack, 'Key', { enableKeyRotation: true }),
   }),
   highThroughput: (): KxEventsPipelineProps => ({ batchSize: 1000, maxBatchingWindow: Duration.seconds(10), maxConcurrency: 20 }),
+  /** Aurora Serverless v2 with a reader, behind an RDS Proxy. */
+  auroraWithProxy: (): KxEventsPipelineProps => ({
+    database: EventsDatabase.auroraServerlessV2({ minCapacity: 0.5, maxCapacity: 4, readers: 1 }),
+    createProxy: true,
+  }),
+  /** A new VPC without NAT: isolated subnets and interface endpoints. */
+  noNat: (): KxEventsPipelineProps => ({ natGateways: 0, createVpcEndpoints: true }),
+  /** The user's instance, imported with its engine, behind an RDS Proxy, in the user's VPC. */
+  existingInstanceWithProxy: (stack: Stack): KxEventsPipelineProps => {
+    const vpc = ownVpc(stack);
+    const instance = rds.DatabaseInstance.fromDatabaseInstanceAttributes(stack, 'Platform', {
+      instanceIdentifier: 'platform-db',
+      instanceEndpointAddress: 'platform-db.abc123.eu-west-1.rds.amazonaws.com',
+      port: 5432,
+      securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'PlatformSg', 'sg-0123456789abcdef0')],
+      engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_16 }),
+    });
+    return { vpc, database: EventsDatabase.fromInstance(instance, platformAdminSecret(stack)), createProxy: true };
+  },
+  /** The user's Aurora cluster, in the user's VPC of isolated subnets only, with the pipeline's endpoints. */
+  existingClusterIsolated: (stack: Stack): KxEventsPipelineProps => {
+    const vpc = isolatedVpc(stack);
+    const cluster = rds.DatabaseCluster.fromDatabaseClusterAttributes(stack, 'Platform', {
+      clusterIdentifier: 'platform-cluster',
+      clusterEndpointAddress: 'platform-cluster.cluster-abc123.eu-west-1.rds.amazonaws.com',
+      port: 5432,
+      securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'PlatformSg', 'sg-0123456789abcdef0')],
+    });
+    return {
+      vpc,
+      database: EventsDatabase.fromCluster(cluster, platformAdminSecret(stack)),
+      databaseName: 'kx_events',
+      functionSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      createVpcEndpoints: true,
+    };
+  },
 };
+
+/** A VPC of the user's own with isolated subnets only: no NAT, no internet gateway. */
+export function isolatedVpc(stack: Stack): ec2.Vpc {
+  return ownVpc(stack, { subnetConfiguration: [{ name: 'Data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+}
+
+/** The admin secret of a database of the user's own, encrypted with a key of the user's. */
+export function platformAdminSecret(stack: Stack): secretsmanager.ISecret {
+  return secretsmanager.Secret.fromSecretAttributes(stack, 'PlatformAdmin', {
+    secretCompleteArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:platform-admin-AbCdEf',
+    encryptionKey: kms.Key.fromKeyArn(stack, 'PlatformKey', 'arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-0000-1111-2222-333344445555'),
+  });
+}
 
 /** A stack parameter: a value known only at deploy time, as an unresolved token in the props. */
 export function parameter(stack: Stack, name: string, type: 'Number' | 'String' = 'Number'): CfnParameter {

@@ -8,6 +8,10 @@ describe('KxEventsPipeline snapshots', () => {
     ['defaults', pipelineScenarios.defaults],
     ['its own VPC and key', pipelineScenarios.ownVpcAndKey],
     ['high throughput: batches of 1000, a window, 20 at once', pipelineScenarios.highThroughput],
+    ['Aurora Serverless v2 with a reader, behind an RDS Proxy', pipelineScenarios.auroraWithProxy],
+    ['a new VPC without NAT, with interface endpoints', pipelineScenarios.noNat],
+    ['an existing instance behind an RDS Proxy', pipelineScenarios.existingInstanceWithProxy],
+    ['an existing cluster in a VPC of isolated subnets only', pipelineScenarios.existingClusterIsolated],
   ])('%s', (_name, props) => {
     expect(pipelineStack(props).template.toJSON()).toMatchSnapshot();
   });

@@ -77,11 +77,11 @@ describe('KxEventsPipeline defaults', () => {
     }
   });
 
-  test('PostgreSQL 16.13 on t4g.micro, 20..100 GiB, single AZ, 7 days of backups, protected, encrypted by the key, not public', () => {
+  test('PostgreSQL 16 (RDS picks the minor) on t4g.micro, 20..100 GiB, single AZ, 7 days of backups, protected, encrypted by the key, not public', () => {
     template.hasResource('AWS::RDS::DBInstance', {
       Properties: {
         Engine: 'postgres',
-        EngineVersion: '16.13',
+        EngineVersion: '16',
         DBInstanceClass: 'db.t4g.micro',
         AllocatedStorage: '20',
         MaxAllocatedStorage: 100,
@@ -167,7 +167,10 @@ describe('KxEventsPipeline defaults', () => {
       },
       Environment: {
         Variables: {
-          DB_SECRET_ARN: stack.resolve(pipeline.databaseSecret.secretArn),
+          DB_SECRET_ARN: stack.resolve(pipeline.writerSecret.secretArn),
+          DB_HOST: stack.resolve(pipeline.databaseInstance!.dbInstanceEndpointAddress),
+          DB_PORT: stack.resolve(pipeline.databaseInstance!.dbInstanceEndpointPort),
+          DB_NAME: 'events',
           DEAD_LETTER_QUEUE_URL: stack.resolve(pipeline.deadLetterQueue.queueUrl),
           MAX_RECEIVE_COUNT: '3',
           NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
@@ -208,7 +211,7 @@ describe('KxEventsPipeline defaults', () => {
     const schema = Object.values(template.findResources('Custom::KxEventsSchema'));
     expect(schema).toHaveLength(1);
     expect(schema[0].Properties.MigrationBundleHash).toMatch(/^[0-9a-f]{64}$/);
-    expect(schema[0].Properties.DatabaseEndpoint).toEqual(stack.resolve(pipeline.database.dbInstanceEndpointAddress));
+    expect(schema[0].Properties.DatabaseEndpoint).toEqual(stack.resolve(pipeline.databaseInstance!.dbInstanceEndpointAddress));
     template.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('creates and upgrades the events schema'),
       Runtime: 'nodejs24.x',
@@ -238,12 +241,12 @@ describe('KxEventsPipeline defaults', () => {
       IpProtocol: 'tcp',
       FromPort: 5432,
       ToPort: 5432,
-      DestinationSecurityGroupId: stack.resolve(pipeline.database.connections.securityGroups[0].securityGroupId),
+      DestinationSecurityGroupId: stack.resolve(pipeline.databaseInstance!.connections.securityGroups[0].securityGroupId),
     })]);
   });
 
   test('the database\'s security group admits PostgreSQL from the functions and the rotation only, and sends nothing', () => {
-    const databaseGroup = pipeline.database.connections.securityGroups[0];
+    const databaseGroup = pipeline.databaseInstance!.connections.securityGroups[0];
     template.hasResourceProperties('AWS::EC2::SecurityGroup', {
       GroupDescription: Match.stringLikeRegexp('database'),
       SecurityGroupEgress: [Match.objectLike({ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic' })],
@@ -251,7 +254,7 @@ describe('KxEventsPipeline defaults', () => {
     });
     const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map(rule => rule.Properties);
     expect(ingress).toHaveLength(2);
-    const port = stack.resolve(pipeline.database.dbInstanceEndpointPort);
+    const port = stack.resolve(pipeline.databaseInstance!.dbInstanceEndpointPort);
     const rotationGroup = Object.entries(template.findResources('AWS::EC2::SecurityGroup', {
       Properties: { GroupDescription: Match.stringLikeRegexp('rotation') },
     }))[0][0];
@@ -283,7 +286,7 @@ describe('KxEventsPipeline defaults', () => {
     const rotationGroup = Object.keys(template.findResources('AWS::EC2::SecurityGroup', {
       Properties: { GroupDescription: Match.stringLikeRegexp('rotation') },
     }))[0];
-    const port = stack.resolve(pipeline.database.dbInstanceEndpointPort);
+    const port = stack.resolve(pipeline.databaseInstance!.dbInstanceEndpointPort);
     const egress = Object.values(template.findResources('AWS::EC2::SecurityGroupEgress', {
       Properties: { GroupId: { 'Fn::GetAtt': [rotationGroup, 'GroupId'] } },
     }));
@@ -291,17 +294,18 @@ describe('KxEventsPipeline defaults', () => {
       IpProtocol: 'tcp',
       FromPort: port,
       ToPort: port,
-      DestinationSecurityGroupId: stack.resolve(pipeline.database.connections.securityGroups[0].securityGroupId),
+      DestinationSecurityGroupId: stack.resolve(pipeline.databaseInstance!.connections.securityGroups[0].securityGroupId),
     })]);
   });
 
-  test('outputs: the queue URL, the dead-letter queue URL, the database endpoint, the secret ARN', () => {
+  test('outputs: the queue URL, the dead-letter queue URL, the database endpoint, the admin and reader secret ARNs', () => {
     const outputs = Object.values(template.findOutputs('*')).map(output => output.Value);
     expect(outputs).toEqual([
       stack.resolve(pipeline.queue.queueUrl),
       stack.resolve(pipeline.deadLetterQueue.queueUrl),
-      stack.resolve(pipeline.database.dbInstanceEndpointAddress),
+      stack.resolve(pipeline.databaseInstance!.dbInstanceEndpointAddress),
       stack.resolve(pipeline.databaseSecret.secretArn),
+      stack.resolve(pipeline.readerSecret.secretArn),
     ]);
   });
 
@@ -331,7 +335,7 @@ describe('KxEventsPipeline defaults', () => {
     expect(resourceOf(pipeline.migrationFunction.functionArn).Properties.Description).toBe('kx-events: creates and upgrades the events schema');
     expect(resourceOf(pipeline.consumer.functionArn).Properties.Description).toBe('kx-events: stores tracked events from the queue in PostgreSQL');
     expect(resourceOf(pipeline.databaseSecret.secretArn).Type).toBe('AWS::SecretsManager::SecretTargetAttachment');
-    expect(resourceOf(pipeline.database.instanceIdentifier).Type).toBe('AWS::RDS::DBInstance');
+    expect(resourceOf(pipeline.databaseInstance!.instanceIdentifier).Type).toBe('AWS::RDS::DBInstance');
     expect(resourceOf(pipeline.functionSecurityGroup.securityGroupId).Properties.GroupDescription).toMatch(/^kx-events consumer and migration/);
     expect(pipeline.alarms.map(a => resourceOf(a.alarmArn).Type)).toEqual(Array(10).fill('AWS::CloudWatch::Alarm'));
     expect(resourceOf(pipeline.dashboard!.dashboardName).Type).toBe('AWS::CloudWatch::Dashboard');
@@ -606,9 +610,9 @@ describe('KxEventsPipeline grants', () => {
     expect(sends.map(s => s.Resource)).toEqual([deadLetterArn]);
   });
 
-  test('the consumer reads this one secret', () => {
+  test('the consumer reads the writer\'s secret, and no other (never the admin\'s)', () => {
     const reads = consumerStatements.filter(s => actionsOf(s).includes('secretsmanager:GetSecretValue'));
-    expect(reads.map(s => s.Resource)).toEqual([stack.resolve(pipeline.databaseSecret.secretArn)]);
+    expect(reads.map(s => s.Resource)).toEqual([stack.resolve(pipeline.writerSecret.secretArn)]);
   });
 
   test('the consumer decrypts with the key, and with no other key', () => {

@@ -1,8 +1,11 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { ownVpc, parameter, pipelineStack, testApp } from './kx-events-pipeline.harness';
-import { KxEventsPipeline, KxEventsPipelineProps } from '../src';
+import { isolatedVpc, ownVpc, parameter, pipelineScenarios, pipelineStack, testApp } from './kx-events-pipeline.harness';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { EventsDatabase, KxEventsPipeline, KxEventsPipelineProps } from '../src';
 
 /** The construct's error for these props, or undefined when it accepts them. */
 function errorFor(props: KxEventsPipelineProps): Error | undefined {
@@ -51,8 +54,25 @@ describe('KxEventsPipeline fails when', () => {
     ['allocatedStorageGiB is below RDS\'s 20 GiB for gp3', { allocatedStorageGiB: 10 }, 'allocatedStorageGiB: must be an integer from 20 to 65536, got 10'],
     ['maxAllocatedStorageGiB is above RDS\'s 64 TiB', { maxAllocatedStorageGiB: 65_537 }, 'maxAllocatedStorageGiB: must be an integer from 20 to 65536, got 65537'],
     ['allocatedStorageGiB is above maxAllocatedStorageGiB', { allocatedStorageGiB: 200 }, 'allocatedStorageGiB: must be at most maxAllocatedStorageGiB (100), got 200'],
-    ['natGateways is below 1 for a new VPC', { natGateways: 0 },
-      'natGateways: must be an integer of 1 or more: the functions reach SQS, Secrets Manager and KMS through NAT (bring a vpc with endpoints to go without), got 0'],
+    ['natGateways is 0 for a new VPC without endpoints', { natGateways: 0 },
+      'natGateways: must be at least 1 without createVpcEndpoints: the functions reach SQS and Secrets Manager through NAT or through the endpoints, got 0 and no createVpcEndpoints'],
+    ['natGateways is negative', { natGateways: -1 }, 'natGateways: must be an integer of 0 or more, got -1'],
+    ['engineVersion is below 16', { engineVersion: '15.4' },
+      'engineVersion: must be PostgreSQL 16 or later, as a major version (\'16\', \'17\') or a full one (\'16.6\'), got "15.4"'],
+    ['engineVersion is not a version', { engineVersion: 'latest' },
+      'engineVersion: must be PostgreSQL 16 or later, as a major version (\'16\', \'17\') or a full one (\'16.6\'), got "latest"'],
+    ['an instance prop is given with the Aurora shape', { database: EventsDatabase.auroraServerlessV2(), multiAz: true },
+      'multiAz: must be given only with EventsDatabase.instance() (the default), got true with EventsDatabase.auroraServerlessV2()'],
+    ['Aurora\'s minCapacity is not a step of 0.5', { database: EventsDatabase.auroraServerlessV2({ minCapacity: 0.25 }) },
+      'database (minCapacity): must be from 0 to 256 ACUs, in steps of 0.5, got 0.25'],
+    ['Aurora\'s maxCapacity is above 256', { database: EventsDatabase.auroraServerlessV2({ maxCapacity: 300 }) },
+      'database (maxCapacity): must be from 1 to 256 ACUs, in steps of 0.5, got 300'],
+    ['Aurora\'s minCapacity is above its maxCapacity', { database: EventsDatabase.auroraServerlessV2({ minCapacity: 8, maxCapacity: 4 }) },
+      'database (minCapacity): must be at most maxCapacity (4), got 8'],
+    ['Aurora has more than 15 readers', { database: EventsDatabase.auroraServerlessV2({ readers: 16 }) },
+      'database (readers): must be an integer from 0 to 15, got 16'],
+    ['Aurora without backups', { database: EventsDatabase.auroraServerlessV2(), backupRetention: Duration.days(0) },
+      'backupRetention: must be from 1 to 35 days with Aurora, which always keeps backups, got 0 days'],
     ['consumerMemorySize is out of Lambda\'s range', { consumerMemorySize: 64 }, 'consumerMemorySize: must be an integer from 128 to 10240, got 64'],
     ['databaseName is not a PostgreSQL name', { databaseName: '1events' }, 'databaseName: must be a letter followed by up to 62 letters, digits or underscores, got "1events"'],
     ['runtime is older than the bundles\' target', { runtime: lambda.Runtime.NODEJS_20_X }, 'runtime: must be Node.js 22 or later (the bundles target Node.js 22), got nodejs20.x'],
@@ -74,6 +94,47 @@ describe('KxEventsPipeline fails when', () => {
       '  - retentionPeriod: must be from 1 minute to 14 days, got 30 days',
     ].join('\n'));
     expect((error as any).problems).toContainEqual({ prop: 'batchSize', allowed: 'an integer from 1 to 10000', given: '0' });
+  });
+
+  test('a wrong combination of shape and network: one error with every problem', () => {
+    const error = errorFor({
+      database: EventsDatabase.auroraServerlessV2(),
+      databaseInstanceType: ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.SMALL),
+      natGateways: 0,
+      engineVersion: '15',
+    });
+    expect(error?.message).toBe([
+      'KxEventsPipeline Events/Pipeline has 3 invalid props:',
+      '  - natGateways: must be at least 1 without createVpcEndpoints: the functions reach SQS and Secrets Manager through NAT or through the endpoints, got 0 and no createVpcEndpoints',
+      '  - databaseInstanceType: must be given only with EventsDatabase.instance() (the default), got t4g.small with EventsDatabase.auroraServerlessV2()',
+      '  - engineVersion: must be PostgreSQL 16 or later, as a major version (\'16\', \'17\') or a full one (\'16.6\'), got "15"',
+    ].join('\n'));
+  });
+
+  test('a database of your own: without its secret, with new-database props, or behind a proxy without its engine', () => {
+    const stack = new Stack(testApp(), 'Events');
+    const instance = rds.DatabaseInstance.fromDatabaseInstanceAttributes(stack, 'Platform', {
+      instanceIdentifier: 'platform-db', instanceEndpointAddress: 'platform-db.example', port: 5432, securityGroups: [],
+    });
+    const noSecret = undefined as unknown as secretsmanager.ISecret; // as JavaScript or Python may pass it
+    expect(() => new KxEventsPipeline(stack, 'Pipeline', {
+      vpc: ownVpc(stack),
+      database: EventsDatabase.fromInstance(instance, noSecret),
+      deletionProtection: false,
+      createProxy: true,
+    })).toThrow([
+      'KxEventsPipeline Events/Pipeline has 3 invalid props:',
+      '  - deletionProtection: must be given only for a database the pipeline creates (EventsDatabase.instance() or auroraServerlessV2()), got false with EventsDatabase.fromInstance()',
+      '  - database: must be EventsDatabase.fromInstance() with the admin secret of the database (a user that may create databases and roles), got no secret',
+      '  - createProxy: must be true only for a database whose engine is known: import it with its engine (fromDatabaseInstanceAttributes / fromDatabaseClusterAttributes({ engine })), '
+        + 'got true with EventsDatabase.fromInstance() of Events/Platform, whose engine is unknown',
+    ].join('\n'));
+  });
+
+  test('a vpc without egress, and no functionSubnets', () => {
+    const stack = new Stack(testApp(), 'Events');
+    expect(() => new KxEventsPipeline(stack, 'Pipeline', { vpc: isolatedVpc(stack), createVpcEndpoints: true }))
+      .toThrow('functionSubnets: must be given when the vpc has no private subnets with egress (for example { subnetType: PRIVATE_ISOLATED }, with createVpcEndpoints), got none, and the vpc has no such subnets');
   });
 
   test('nothing is built before the props are checked', () => {
@@ -117,6 +178,14 @@ describe('KxEventsPipeline accepts', () => {
     ['batchSize above 10 with a window of exactly 1 second', { batchSize: 11, maxBatchingWindow: Duration.seconds(1) }],
   ])('%s', (_case, props) => {
     expect(errorFor(props)).toBeUndefined();
+  });
+
+  test('functions in isolated subnets without createVpcEndpoints: a warning (the vpc may have endpoints of its own)', () => {
+    const { annotations } = pipelineStack(stack => ({
+      ...pipelineScenarios.existingClusterIsolated(stack),
+      createVpcEndpoints: false,
+    }));
+    annotations.hasWarning('/Events/Pipeline', Match.stringLikeRegexp('functionSubnets are isolated and createVpcEndpoints is false'));
   });
 
   test('natGateways 0 with a vpc of its own: ignored (with a warning), not an error', () => {

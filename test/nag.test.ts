@@ -30,6 +30,10 @@ describe('cdk-nag AwsSolutions', () => {
     ['the default stack', pipelineScenarios.defaults],
     ['multi-AZ, with its own VPC and key', stack => ({ ...pipelineScenarios.ownVpcAndKey(stack), multiAz: true })],
     ['high throughput', pipelineScenarios.highThroughput],
+    ['Aurora Serverless v2 behind an RDS Proxy', pipelineScenarios.auroraWithProxy],
+    ['a new VPC without NAT', pipelineScenarios.noNat],
+    ['an existing instance behind an RDS Proxy', pipelineScenarios.existingInstanceWithProxy],
+    ['an existing cluster in an isolated VPC', pipelineScenarios.existingClusterIsolated],
   ])('%s passes with no unacknowledged finding', (_name, props) => {
     expect(() => synthWithAwsSolutions(stack => new KxEventsPipeline(stack, 'Pipeline', props(stack)))).not.toThrow();
   });

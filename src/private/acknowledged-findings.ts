@@ -9,7 +9,8 @@ import { known } from './validate-pipeline-settings';
 export interface PipelineFindings {
   readonly pipeline: IConstruct;
   readonly settings: PipelineSettings;
-  readonly database: rds.DatabaseInstance;
+  /** The database the pipeline created: undefined for a database of the user's own, whose findings are the user's. */
+  readonly database?: rds.DatabaseInstance | rds.DatabaseCluster;
   readonly consumer: lambda.Function;
   readonly migration: lambda.Function;
   readonly migrationProvider: cr.Provider;
@@ -30,21 +31,7 @@ const RESTRICT_DEFAULT_SG_PROVIDER = 'Custom::VpcRestrictDefaultSGCustomResource
 export function acknowledgePipelineFindings(findings: PipelineFindings): void {
   const { pipeline, settings, database, consumer, migration, migrationProvider } = findings;
 
-  acknowledge(database, 'AwsSolutions-RDS11',
-    'Port obscurity is no control: the database is in isolated subnets, and its security group admits 5432 only from the pipeline\'s functions and rotation.');
-  if (!settings.multiAz) {
-    const reason = 'multiAz is a prop, false by default for cost; queued events wait out a failover, since the queue retains them.';
-    acknowledge(database, 'AwsSolutions-RDS3', reason);
-    skipCheckov(database, 'CKV_AWS_157', reason);
-  }
-  skipCheckov(database, 'CKV_AWS_161',
-    'The functions authenticate with the rotated Secrets Manager password over verified TLS; IAM database authentication would be a second, unused way in.');
-  const monitoringRole = database.node.tryFindChild('MonitoringRole');
-  if (monitoringRole) {
-    acknowledge(monitoringRole, RDS_ENHANCED_MONITORING, 'AWS\'s managed policy for RDS Enhanced Monitoring: writes the RDSOSMetrics log group only.');
-  } else if (known(settings.monitoringInterval)) {
-    skipCheckov(database, 'CKV_AWS_118', 'monitoringInterval is 0: Enhanced Monitoring was turned off by the prop.');
-  }
+  if (database) acknowledgeDatabaseFindings(database, settings);
 
   for (const fn of [consumer, migration]) {
     acknowledge(fn, LAMBDA_BASIC_EXECUTION, 'AWS\'s managed Lambda policy: writes the function\'s own CloudWatch logs.');
@@ -78,6 +65,30 @@ export function acknowledgePipelineFindings(findings: PipelineFindings): void {
     skipCheckov(restrictDefaultSg, 'CKV_AWS_115', `${reason}, and needs no concurrency limit.`);
     skipCheckov(restrictDefaultSg, 'CKV_AWS_116', `${reason}, and needs no dead-letter queue.`);
     skipCheckov(restrictDefaultSg, 'CKV_AWS_117', `${reason}, from outside the VPC it prepares.`);
+  }
+}
+
+/** The findings on a database the pipeline creates. */
+function acknowledgeDatabaseFindings(database: rds.DatabaseInstance | rds.DatabaseCluster, settings: PipelineSettings): void {
+  acknowledge(database, 'AwsSolutions-RDS11',
+    'Port obscurity is no control: the database is in isolated subnets, and its security group admits 5432 only from the pipeline\'s functions and rotation.');
+  const iamAuthReason = 'The functions authenticate with the rotated Secrets Manager password over verified TLS; IAM database authentication would be a second, unused way in.';
+  if (database instanceof rds.DatabaseInstance) {
+    if (!settings.multiAz) {
+      const reason = 'multiAz is a prop, false by default for cost; queued events wait out a failover, since the queue retains them.';
+      acknowledge(database, 'AwsSolutions-RDS3', reason);
+      skipCheckov(database, 'CKV_AWS_157', reason);
+    }
+    skipCheckov(database, 'CKV_AWS_161', iamAuthReason);
+  } else {
+    acknowledge(database, 'AwsSolutions-RDS6', iamAuthReason);
+    skipCheckov(database, 'CKV_AWS_162', iamAuthReason);
+  }
+  const monitoringRole = database.node.tryFindChild('MonitoringRole');
+  if (monitoringRole) {
+    acknowledge(monitoringRole, RDS_ENHANCED_MONITORING, 'AWS\'s managed policy for RDS Enhanced Monitoring: writes the RDSOSMetrics log group only.');
+  } else if (known(settings.monitoringInterval) && database instanceof rds.DatabaseInstance) {
+    skipCheckov(database, 'CKV_AWS_118', 'monitoringInterval is 0: Enhanced Monitoring was turned off by the prop.');
   }
 }
 

@@ -1,11 +1,16 @@
 import { Annotations, Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as rds from 'aws-cdk-lib/aws-rds';
 import type { KxEventsPipeline } from '../kx-events-pipeline';
+import type { PipelineDatabase } from './database';
 import { pipelineSettings, type PipelineSettings } from './pipeline-settings';
 import { known } from './validate-pipeline-settings';
 
 export interface PipelineAlarmsOptions {
   readonly settings: PipelineSettings;
+  readonly database: PipelineDatabase;
+  /** The RDS Proxy of the consumer, when there is one. */
+  readonly proxy?: rds.IDatabaseProxy;
   /** What every alarm does on alarm and on recovery: notify the alarm topic. */
   readonly alarmAction?: cloudwatch.IAlarmAction;
 }
@@ -22,7 +27,7 @@ export const FAILED_EVENTS_MINUTES = 3;
  * The README's Operations table lists them, with what to do: keep it in step.
  */
 export function createPipelineAlarms(pipeline: KxEventsPipeline, options: PipelineAlarmsOptions): cloudwatch.Alarm[] {
-  const { database } = pipeline;
+  const { database, proxy } = options;
   const settings = thresholdSettings(pipeline, options.settings);
   const alarm = (id: string, props: cloudwatch.AlarmProps) => new cloudwatch.Alarm(pipeline, id, props);
 
@@ -99,30 +104,50 @@ export function createPipelineAlarms(pipeline: KxEventsPipeline, options: Pipeli
     }),
     alarm('DatabaseCpuAlarm', {
       alarmDescription: 'kx-events: database CPU above 80% for 15 minutes.',
-      metric: database.metricCPUUtilization({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.AVERAGE }),
+      metric: database.metric('CPUUtilization', { period: FIVE_MINUTES, statistic: cloudwatch.Stats.AVERAGE }),
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       threshold: 80,
       evaluationPeriods: 3,
     }),
     // Storage autoscaling grows the volume when less than 10% is free; staying below that means
     // autoscaling has reached maxAllocatedStorageGiB, or cannot keep up.
-    alarm('DatabaseFreeStorageAlarm', {
+    // (A new instance's: Aurora's storage grows by itself, and the size of a database of your own is not known.)
+    ...database.created instanceof rds.DatabaseInstance ? [alarm('DatabaseFreeStorageAlarm', {
       alarmDescription: 'kx-events: database free storage below 10% of allocatedStorageGiB for 15 minutes.',
-      metric: database.metricFreeStorageSpace({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.MINIMUM }),
+      metric: database.metric('FreeStorageSpace', { period: FIVE_MINUTES, statistic: cloudwatch.Stats.MINIMUM }),
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       threshold: Math.round(settings.allocatedStorageGiB * GIB * 0.1),
       evaluationPeriods: 3,
-    }),
+    })] : [],
     // Each consumer holds one connection and at most maxConcurrency run at once; retired containers may
     // hold theirs a while longer. Twice that, sustained, is a leak or a client that is not the pipeline.
     alarm('DatabaseConnectionsAlarm', {
       alarmDescription: 'kx-events: database connections above 2 × maxConcurrency for 15 minutes.',
-      metric: database.metricDatabaseConnections({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.MAXIMUM }),
+      metric: database.metric('DatabaseConnections', { period: FIVE_MINUTES, statistic: cloudwatch.Stats.MAXIMUM }),
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       threshold: settings.maxConcurrency * 2,
       evaluationPeriods: 3,
     }),
   ];
+  // The consumer's statements never pin its session (README, Security): a pinned session means something
+  // else does, and the proxy then holds one database connection per client, not per transaction.
+  if (proxy) {
+    alarms.push(alarm('ProxyPinnedSessionsAlarm', {
+      alarmDescription: 'kx-events: the RDS Proxy has sessions pinned to their database connections for 15 minutes. '
+        + 'Some client runs statements that pin (SET, temporary tables, prepared statements, ...): see the proxy\'s logs.',
+      metric: new cloudwatch.Metric({
+        namespace: 'AWS/RDS',
+        metricName: 'DatabaseConnectionsCurrentlySessionPinned',
+        dimensionsMap: { ProxyName: proxy.dbProxyName },
+        statistic: cloudwatch.Stats.MAXIMUM,
+        period: FIVE_MINUTES,
+      }),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      threshold: 0,
+      evaluationPeriods: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }));
+  }
 
   for (const each of alarms) notifyOnAlarmAndRecovery(each, options.alarmAction);
   return alarms;

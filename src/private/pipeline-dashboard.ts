@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type { KxEventsPipeline } from '../kx-events-pipeline';
+import type { PipelineDatabase } from './database';
 
 const ONE_MINUTE = Duration.minutes(1);
 const FIVE_MINUTES = Duration.minutes(5);
@@ -12,8 +13,7 @@ const HEIGHT = 6;
  * graph is one of the pipeline's own metrics, at the resolution its alarm reads it (the consumer's counts
  * per minute).
  */
-export function createPipelineDashboard(pipeline: KxEventsPipeline): cloudwatch.Dashboard {
-  const { database } = pipeline;
+export function createPipelineDashboard(pipeline: KxEventsPipeline, database: PipelineDatabase): cloudwatch.Dashboard {
   const graph = (title: string, left: cloudwatch.IMetric[], right: cloudwatch.IMetric[] = []) =>
     new cloudwatch.GraphWidget({ title, left, right, width: WIDTH, height: HEIGHT });
   const perMinute = { period: ONE_MINUTE };
@@ -51,9 +51,9 @@ export function createPipelineDashboard(pipeline: KxEventsPipeline): cloudwatch.
         graph('Consumer: errors and throttles', [pipeline.metricConsumerErrors(perMinute), pipeline.metricConsumerThrottles(perMinute)]),
       ],
       [
-        graph('Database: CPU %', [database.metricCPUUtilization({ period: FIVE_MINUTES })]),
-        graph('Database: connections', [database.metricDatabaseConnections({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.MAXIMUM })]),
-        graph('Database: free storage in bytes', [database.metricFreeStorageSpace({ period: FIVE_MINUTES, statistic: cloudwatch.Stats.MINIMUM })]),
+        graph('Database: CPU %', [database.metric('CPUUtilization', { period: FIVE_MINUTES })]),
+        graph('Database: connections', [database.metric('DatabaseConnections', { period: FIVE_MINUTES, statistic: cloudwatch.Stats.MAXIMUM })]),
+        ...database.instance ? [graph('Database: free storage in bytes', [database.metric('FreeStorageSpace', { period: FIVE_MINUTES, statistic: cloudwatch.Stats.MINIMUM })])] : [],
       ],
     ],
   });

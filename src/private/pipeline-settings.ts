@@ -2,7 +2,9 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { type AuroraServerlessV2Options, EventsDatabase } from '../events-database';
 import type { KxEventsPipelineProps } from '../kx-events-pipeline';
+import type { DatabaseShape } from './database-shape';
 
 /**
  * Every setting of a KxEventsPipeline, with the defaults applied.
@@ -10,7 +12,13 @@ import type { KxEventsPipelineProps } from '../kx-events-pipeline';
  * The defaults here are the ones each prop documents with `@default`.
  */
 export interface PipelineSettings {
+  readonly database: DatabaseShape;
+  /** The Aurora options, with their defaults (used by the Aurora shape only). */
+  readonly aurora: Required<AuroraServerlessV2Options>;
+  readonly engineVersion: string;
+  readonly createProxy: boolean;
   readonly natGateways: number;
+  readonly createVpcEndpoints: boolean;
   readonly databaseInstanceType: ec2.InstanceType;
   readonly allocatedStorageGiB: number;
   readonly maxAllocatedStorageGiB: number;
@@ -36,8 +44,19 @@ export interface PipelineSettings {
 
 /** Applies the documented defaults to the props. */
 export function pipelineSettings(props: KxEventsPipelineProps): PipelineSettings {
+  const database = (props.database ?? EventsDatabase.instance())._shape;
+  const aurora = database.kind === 'auroraServerlessV2' ? database.options : {};
   return {
+    database,
+    aurora: {
+      minCapacity: aurora.minCapacity ?? 0.5,
+      maxCapacity: aurora.maxCapacity ?? 2,
+      readers: aurora.readers ?? 0,
+    },
+    engineVersion: props.engineVersion ?? '16',
+    createProxy: props.createProxy ?? false,
     natGateways: props.natGateways ?? 1,
+    createVpcEndpoints: props.createVpcEndpoints ?? false,
     databaseInstanceType: props.databaseInstanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MICRO),
     allocatedStorageGiB: props.allocatedStorageGiB ?? 20,
     maxAllocatedStorageGiB: props.maxAllocatedStorageGiB ?? 100,

@@ -1,5 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type { KxEventsPipelineProps } from '../kx-events-pipeline';
+import { isNewDatabase, SHAPE_NAMES } from './database-shape';
 import type { PipelineSettings } from './pipeline-settings';
 
 /** One invalid prop: its name, what is allowed, and what was given. */
@@ -50,17 +52,32 @@ const MAX_STORAGE_GIB = 65_536;
 const MIN_NODE_MAJOR = 22;
 /** RDS Enhanced Monitoring's intervals, in seconds; 0 is off. */
 const MONITORING_INTERVALS = [0, 1, 5, 10, 15, 30, 60];
+/** The oldest PostgreSQL major version the schema is built and tested on. */
+const MIN_ENGINE_MAJOR = 16;
+/** A PostgreSQL version: a major, or a major and a minor. */
+const ENGINE_VERSION = /^(\d+)(\.\d+)?$/;
+/** Aurora Serverless v2's capacity, in ACUs, in steps of 0.5. */
+const MAX_ACU = 256;
+/** Aurora's largest number of readers. */
+const MAX_READERS = 15;
+/** The props that only a new instance takes. */
+const INSTANCE_PROPS = ['databaseInstanceType', 'allocatedStorageGiB', 'maxAllocatedStorageGiB', 'multiAz'] as const;
+/** The props that only a database the pipeline creates takes. */
+const NEW_DATABASE_PROPS = ['engineVersion', 'monitoringInterval', 'backupRetention', 'deletionProtection', 'removalPolicy', 'databaseSubnets'] as const;
+
 /** PostgreSQL (and RDS) database names: a letter, then letters, digits or underscores, 63 characters at most. */
 const DATABASE_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
 
 /**
  * Checks the settings before anything is built. Throws one InvalidPipelinePropsError listing every
  * problem. Values that are unresolved tokens are skipped: they are only known at deploy time.
- * `natGateways` is checked only when the pipeline creates the VPC: it is ignored otherwise.
+ * `natGateways` is checked only when the pipeline creates the VPC: it is ignored otherwise. The props
+ * are read for what the settings' defaults hide: which props were given at all.
  */
-export function validatePipelineSettings(constructPath: string, s: PipelineSettings, vpcGiven: boolean): void {
+export function validatePipelineSettings(constructPath: string, s: PipelineSettings, props: KxEventsPipelineProps): void {
   const problems: PropProblem[] = [];
   const problem = (prop: string, allowed: string, given: string) => problems.push({ prop, allowed, given });
+  const vpcGiven = props.vpc !== undefined;
 
   integerInRange('batchSize', s.batchSize, 1, MAX_BATCH_SIZE);
   // undefined when there is no window, or when it is an unresolved token.
@@ -113,9 +130,17 @@ export function validatePipelineSettings(constructPath: string, s: PipelineSetti
   if (known(s.allocatedStorageGiB) && known(s.maxAllocatedStorageGiB) && s.allocatedStorageGiB > s.maxAllocatedStorageGiB) {
     problem('allocatedStorageGiB', `at most maxAllocatedStorageGiB (${s.maxAllocatedStorageGiB})`, `${s.allocatedStorageGiB}`);
   }
-  if (!vpcGiven && known(s.natGateways) && (!Number.isInteger(s.natGateways) || s.natGateways < 1)) {
-    problem('natGateways', 'an integer of 1 or more: the functions reach SQS, Secrets Manager and KMS through NAT (bring a vpc with endpoints to go without)', `${s.natGateways}`);
+  if (!vpcGiven && known(s.natGateways)) {
+    if (!Number.isInteger(s.natGateways) || s.natGateways < 0) {
+      problem('natGateways', 'an integer of 0 or more', `${s.natGateways}`);
+    } else if (s.natGateways === 0 && !s.createVpcEndpoints) {
+      problem('natGateways', 'at least 1 without createVpcEndpoints: the functions reach SQS and Secrets Manager through NAT or through the endpoints', '0 and no createVpcEndpoints');
+    }
   }
+  if (props.vpc && !props.functionSubnets && props.vpc.privateSubnets.length === 0) {
+    problem('functionSubnets', 'given when the vpc has no private subnets with egress (for example { subnetType: PRIVATE_ISOLATED }, with createVpcEndpoints)', 'none, and the vpc has no such subnets');
+  }
+  validateDatabase();
   if (!isSupportedRuntime(s.runtime)) {
     problem('runtime', 'Node.js 22 or later (the bundles target Node.js 22)', s.runtime.name);
   }
@@ -126,6 +151,55 @@ export function validatePipelineSettings(constructPath: string, s: PipelineSetti
 
   if (problems.length > 0) {
     throw new InvalidPipelinePropsError(constructPath, problems);
+  }
+
+  /** The props that depend on the database's shape. */
+  function validateDatabase(): void {
+    const shape = s.database;
+    const shapeName = SHAPE_NAMES[shape.kind];
+    if (shape.kind !== 'instance') {
+      for (const prop of INSTANCE_PROPS.filter(name => props[name] !== undefined)) {
+        problem(prop, 'given only with EventsDatabase.instance() (the default)', `${propValue(props[prop])} with ${shapeName}`);
+      }
+    }
+    if (!isNewDatabase(shape)) {
+      for (const prop of NEW_DATABASE_PROPS.filter(name => props[name] !== undefined)) {
+        problem(prop, 'given only for a database the pipeline creates (EventsDatabase.instance() or auroraServerlessV2())', `${propValue(props[prop])} with ${shapeName}`);
+      }
+      if (!shape.adminSecret) {
+        problem('database', `${shapeName} with the admin secret of the database (a user that may create databases and roles)`, 'no secret');
+      }
+      if (s.createProxy && !shape.database.engine) {
+        problem('createProxy', 'true only for a database whose engine is known: import it with its engine (fromDatabaseInstanceAttributes / fromDatabaseClusterAttributes({ engine }))',
+          `true with ${shapeName} of ${shape.database.node.path}, whose engine is unknown`);
+      }
+    } else if (Token.isUnresolved(s.engineVersion)) {
+      problem('engineVersion', 'a version known at synth (the parameter group\'s family is derived from it)', 'an unresolved token');
+    } else {
+      const version = ENGINE_VERSION.exec(s.engineVersion);
+      if (!version || Number(version[1]) < MIN_ENGINE_MAJOR) {
+        problem('engineVersion', `PostgreSQL ${MIN_ENGINE_MAJOR} or later, as a major version ('16', '17') or a full one ('16.6')`, JSON.stringify(s.engineVersion));
+      }
+    }
+    if (shape.kind === 'auroraServerlessV2') {
+      const { minCapacity, maxCapacity, readers } = s.aurora;
+      capacity('database (minCapacity)', minCapacity, 0);
+      capacity('database (maxCapacity)', maxCapacity, 1);
+      if (known(minCapacity) && known(maxCapacity) && minCapacity > maxCapacity) {
+        problem('database (minCapacity)', `at most maxCapacity (${maxCapacity})`, `${minCapacity}`);
+      }
+      integerInRange('database (readers)', readers, 0, MAX_READERS);
+      if (known(s.backupRetention) && s.backupRetention.toDays({ integral: false }) === 0) {
+        problem('backupRetention', 'from 1 to 35 days with Aurora, which always keeps backups', s.backupRetention.toHumanString());
+      }
+    }
+  }
+
+  function capacity(prop: string, value: number, min: number): void {
+    if (!known(value)) return;
+    if (value < min || value > MAX_ACU || !Number.isInteger(value * 2)) {
+      problem(prop, `from ${min} to ${MAX_ACU} ACUs, in steps of 0.5`, `${value}`);
+    }
   }
 
   function integerInRange(prop: string, value: number, min: number, max: number): void {
@@ -149,6 +223,14 @@ export function validatePipelineSettings(constructPath: string, s: PipelineSetti
       problem(prop, `from ${min.toHumanString()} to ${max.toHumanString()}`, value.toHumanString());
     }
   }
+}
+
+/** A prop's value as an error message shows it. */
+function propValue(value: unknown): string {
+  if (value instanceof Duration) return value.toHumanString();
+  // A plain object (a subnet selection) as JSON; anything else (an instance type) as it prints itself.
+  if (typeof value === 'object' && value !== null && value.toString === Object.prototype.toString) return JSON.stringify(value);
+  return String(value);
 }
 
 function isSupportedRuntime(runtime: lambda.Runtime): boolean {
