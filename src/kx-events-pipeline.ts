@@ -441,7 +441,13 @@ export class KxEventsPipeline extends Construct implements IKxEventsPipeline {
     });
 
     // --- Network: the VPC, the subnets, the functions' security groups, the endpoints
-    const network = createNetwork(this, { settings, vpc: props.vpc, functionSubnets: props.functionSubnets, databaseSubnets: props.databaseSubnets, logGroup });
+    const network = createNetwork(this, {
+      settings,
+      vpc: props.vpc,
+      functionSubnets: props.functionSubnets,
+      databaseSubnets: props.databaseSubnets,
+      logGroup,
+    });
     this.vpc = network.vpc;
     this.functionSecurityGroup = network.functionSecurityGroup;
 
@@ -505,7 +511,14 @@ export class KxEventsPipeline extends Construct implements IKxEventsPipeline {
     new CfnOutput(this, 'DatabaseSecretArn', { description: 'kx-events: the database credentials', value: this.databaseSecret.secretArn });
     new CfnOutput(this, 'ReaderSecretArn', { description: 'kx-events: the reader role\'s credentials, to query the events', value: this.readerSecret.secretArn });
 
-    acknowledgePipelineFindings({ pipeline: this, database: database.created, settings, consumer, migration: schema.migration, migrationProvider: schema.migrationProvider });
+    acknowledgePipelineFindings({
+      pipeline: this,
+      database: database.created,
+      settings,
+      consumer,
+      migration: schema.migration,
+      migrationProvider: schema.migrationProvider,
+    });
   }
 
   /**

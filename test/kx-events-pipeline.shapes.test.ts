@@ -170,7 +170,10 @@ describe('a database of your own', () => {
     // The roles' two multi-user rotations only: the admin secret is the user's to rotate.
     template.resourceCountIs('AWS::Serverless::Application', 2);
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
-      GroupId: 'sg-0123456789abcdef0', IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432,
+      GroupId: 'sg-0123456789abcdef0',
+      IpProtocol: 'tcp',
+      FromPort: 5432,
+      ToPort: 5432,
       SourceSecurityGroupId: stack.resolve(pipeline.functionSecurityGroup.securityGroupId),
     });
     template.hasResourceProperties('AWS::SecretsManager::SecretTargetAttachment', { TargetId: 'platform-db', TargetType: 'AWS::RDS::DBInstance' });

@@ -2,9 +2,9 @@ import { Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { isolatedVpc, ownVpc, parameter, pipelineScenarios, pipelineStack, testApp } from './kx-events-pipeline.harness';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { isolatedVpc, ownVpc, parameter, pipelineScenarios, pipelineStack, testApp } from './kx-events-pipeline.harness';
 import { EventsDatabase, KxEventsPipeline, KxEventsPipelineProps } from '../src';
 
 /** The construct's error for these props, or undefined when it accepts them. */

@@ -131,7 +131,8 @@ function newInstance(scope: Construct, options: DatabaseOptions): rds.DatabaseIn
 
 function newServerlessV2Cluster(scope: Construct, options: DatabaseOptions): rds.DatabaseCluster {
   const { settings, encryptionKey } = options;
-  const engine = rds.DatabaseClusterEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.of(settings.engineVersion, majorVersion(settings)) });
+  const version = rds.AuroraPostgresEngineVersion.of(settings.engineVersion, majorVersion(settings));
+  const engine = rds.DatabaseClusterEngine.auroraPostgres({ version });
   const clusterIdentifier = databaseIdentifier(scope);
   const exportedLogGroups = exportedLogGroupsOf(options, `/aws/rds/cluster/${clusterIdentifier}`, CLUSTER_LOG_EXPORTS);
   const instanceOptions = { caCertificate: rds.CaCertificate.RDS_CA_RSA2048_G1, publiclyAccessible: false, autoMinorVersionUpgrade: true };
