@@ -7,11 +7,10 @@ Synthesize it without the CDK CLI or an AWS account:
 or with the CLI (`cdk.json` beside this file): `npx cdk synth`.
 """
 import aws_cdk as cdk
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from kx_events_cdk import KxEventsPipeline
+from kx_events_cdk import EventsDatabase, KxEventsPipeline
 
 
 class EventsStack(cdk.Stack):
@@ -27,7 +26,8 @@ class EventsStack(cdk.Stack):
             batch_size=50,
             max_batching_window=cdk.Duration.seconds(10),
             backup_retention=cdk.Duration.days(14),
-            database_instance_type=ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.SMALL),
+            # The events in Aurora PostgreSQL Serverless v2, from 0.5 to 4 ACUs.
+            database=EventsDatabase.aurora_serverless_v2(min_capacity=0.5, max_capacity=4),
         )
 
         # In a real app the handler uses kx-events-decorators (npm), bundled with its code.

@@ -1,7 +1,8 @@
 """Checks the stack that examples/python-app and examples/java-app synthesize.
 
 Both apps build the same stack: a KxEventsPipeline with batch size 50, a 10-second batching
-window, 14 days of backups and a db.t4g.small database, and one producer function. This reads
+window, 14 days of backups and its events in Aurora PostgreSQL Serverless v2 (0.5 to 4 ACUs), and
+one producer function. This reads
 the cloud assembly they wrote and checks the template, with the standard library only.
 
 Usage: python check_template.py CLOUD_ASSEMBLY_DIR STACK_NAME
@@ -53,12 +54,15 @@ class TemplateCheck:
 def check(assembly: Path, stack_name: str) -> TemplateCheck:
     t = TemplateCheck(assembly, stack_name)
 
-    _, database = t.one("AWS::RDS::DBInstance")
-    t.expect("database Engine", database.get("Engine"), "postgres")
-    version = str(database.get("EngineVersion"))
-    t.expect_true("database EngineVersion is 16.x", version.startswith("16."), version)
-    t.expect("database DBInstanceClass", database.get("DBInstanceClass"), "db.t4g.small")
-    t.expect("database BackupRetentionPeriod (days)", database.get("BackupRetentionPeriod"), 14)
+    cluster_id, cluster = t.one("AWS::RDS::DBCluster")
+    t.expect("cluster Engine", cluster.get("Engine"), "aurora-postgresql")
+    t.expect("cluster EngineVersion (the major: RDS picks the minor)", cluster.get("EngineVersion"), "16")
+    t.expect("cluster ServerlessV2ScalingConfiguration", cluster.get("ServerlessV2ScalingConfiguration"), {"MinCapacity": 0.5, "MaxCapacity": 4})
+    t.expect("cluster StorageEncrypted", cluster.get("StorageEncrypted"), True)
+    t.expect("cluster BackupRetentionPeriod (days)", cluster.get("BackupRetentionPeriod"), 14)
+    _, writer = t.one("AWS::RDS::DBInstance")
+    t.expect("writer DBInstanceClass", writer.get("DBInstanceClass"), "db.serverless")
+    t.expect("writer DBClusterIdentifier", writer.get("DBClusterIdentifier"), {"Ref": cluster_id})
 
     queue_id, queue = t.one("AWS::SQS::Queue", lambda props: "RedrivePolicy" in props)
     redrive = queue.get("RedrivePolicy", {})

@@ -5,8 +5,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as sns from 'aws-cdk-lib/aws-sns';
-// In your own app: import { KxEventsPipeline } from 'kx-events-cdk';
-import { KxEventsPipeline } from '../../../src';
+// In your own app: import { EventsDatabase, KxEventsPipeline } from 'kx-events-cdk';
+import { EventsDatabase, KxEventsPipeline } from '../../../src';
 
 const app = new App();
 const stack = new Stack(app, 'KxEventsExample', {
@@ -17,7 +17,11 @@ const stack = new Stack(app, 'KxEventsExample', {
 const alarmsKey = new kms.Key(stack, 'AlarmsKey', { enableKeyRotation: true });
 alarmsKey.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
 const alarmTopic = new sns.Topic(stack, 'Alarms', { masterKey: alarmsKey, enforceSSL: true });
-const pipeline = new KxEventsPipeline(stack, 'Events', { alarmTopic });
+const pipeline = new KxEventsPipeline(stack, 'Events', {
+  alarmTopic,
+  // The events in Aurora PostgreSQL Serverless v2, from 0.5 to 4 ACUs, with one reader to fail over to.
+  database: EventsDatabase.auroraServerlessV2({ minCapacity: 0.5, maxCapacity: 4, readers: 1 }),
+});
 
 // The example's own function may be bundled by NodejsFunction (esbuild, at synth); the pipeline's
 // functions are not: they ship pre-bundled inside kx-events-cdk.

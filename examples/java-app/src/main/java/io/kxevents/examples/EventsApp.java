@@ -1,12 +1,11 @@
 package io.kxevents.examples;
 
+import io.kxevents.cdk.AuroraServerlessV2Options;
+import io.kxevents.cdk.EventsDatabase;
 import io.kxevents.cdk.KxEventsPipeline;
 import software.amazon.awscdk.App;
 import software.amazon.awscdk.Duration;
 import software.amazon.awscdk.Stack;
-import software.amazon.awscdk.services.ec2.InstanceClass;
-import software.amazon.awscdk.services.ec2.InstanceSize;
-import software.amazon.awscdk.services.ec2.InstanceType;
 import software.amazon.awscdk.services.lambda.Code;
 import software.amazon.awscdk.services.lambda.Function;
 import software.amazon.awscdk.services.lambda.Runtime;
@@ -33,7 +32,11 @@ public final class EventsApp {
                     .batchSize(50)
                     .maxBatchingWindow(Duration.seconds(10))
                     .backupRetention(Duration.days(14))
-                    .databaseInstanceType(InstanceType.of(InstanceClass.T4G, InstanceSize.SMALL))
+                    // The events in Aurora PostgreSQL Serverless v2, from 0.5 to 4 ACUs.
+                    .database(EventsDatabase.auroraServerlessV2(AuroraServerlessV2Options.builder()
+                            .minCapacity(0.5)
+                            .maxCapacity(4)
+                            .build()))
                     .build();
 
             // In a real app the handler uses kx-events-decorators (npm), bundled with its code.
