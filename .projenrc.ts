@@ -391,15 +391,24 @@ for (const kind of ['jar', 'pom']) {
 }
 seedMaven.exec(`mvn -B -ntp -q org.apache.maven.plugins:maven-install-plugin:3.1.2:install-file -Dfile=${seedDir}/aws-cdk-lib-${CDK_MIN_VERSION}.jar -DpomFile=${seedDir}/aws-cdk-lib-${CDK_MIN_VERSION}.pom`);
 seedMaven.exec(`rm -rf ${seedDir}`);
+/** The index of the 'Create <language> artifact' step in the build workflow's package jobs. */
+const PACKAGE_STEP_INDEX = 8;
 const packageJava = project.tasks.tryFind('package:java')!;
 packageJava.prependSpawn(seedMaven);
 packageJava.env('MAVEN_OPTS', mavenRepository);
 
+// The build workflow's package job of each language runs its example app on the artifact it just made,
+// right after `package:<language>` (in the step after 'Create <language> artifact').
+const buildWorkflow = project.github!.tryFindWorkflow('build')!;
 for (const [language, artifact] of [['python', 'wheel'], ['java', 'jar']]) {
   project.addTask(`test:${language}-app`, {
     description: `Install the ${artifact} from dist/${language} (package:${language}) and synthesize examples/${language}-app with it`,
     exec: `examples/${language}-app/test.sh`,
   });
+  buildWorkflow.file!.patch(JsonPatch.add(`/jobs/package-${language}/steps/${PACKAGE_STEP_INDEX + 1}`, {
+    name: `Synthesize examples/${language}-app with the ${artifact}`,
+    run: `cd .repo && npx projen test:${language}-app`,
+  }));
 }
 
 // ---------------------------------------------------------------------------
