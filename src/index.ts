@@ -1,1 +1,2 @@
 export * from './kx-events-pipeline';
+export * from './event-fan-out';

@@ -2,6 +2,7 @@ import { Annotations, ArnFormat, CfnOutput, CustomResource, Duration, Names, Rem
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -16,6 +17,7 @@ import { Construct } from 'constructs';
 import { acknowledgePipelineFindings, acknowledgeProducerFindings } from './private/acknowledged-findings';
 import { ConsumerFunction } from './private/consumer-function';
 import { CONSUMER_METRICS_DIMENSION, CONSUMER_METRICS_NAMESPACE, type ConsumerMetricName } from './private/consumer-metrics';
+import { createFanOut } from './private/fan-out';
 import { MAX_DEAD_LETTER_BYTES, MAX_EVENT_BYTES } from './private/message-size';
 import { MigrateFunction } from './private/migrate-function';
 import { createPipelineAlarms } from './private/pipeline-alarms';
@@ -222,6 +224,29 @@ export interface KxEventsPipelineProps {
    * @default true
    */
   readonly createDashboard?: boolean;
+
+  /**
+   * Whether the consumer puts every stored event to an EventBridge bus (`eventBus`), at least once, once
+   * its batch is stored: source `eventSource`, detail-type `entityType.eventType`, and the TrackedEvent as
+   * stored as detail. Subscribers deduplicate by `detail.eventId`; `EventFanOut.eventPattern` builds their rules' patterns.
+   *
+   * @default - false, unless `eventBus` is given
+   */
+  readonly fanOutEnabled?: boolean;
+
+  /**
+   * The bus the stored events fan out to. The consumer gets `events:PutEvents` on it, and nothing else.
+   *
+   * @default - a new bus, when `fanOutEnabled` is true
+   */
+  readonly eventBus?: events.IEventBus;
+
+  /**
+   * The source of the fanned-out events: 1 to 256 characters, not starting with `aws.`.
+   *
+   * @default 'kx-events'
+   */
+  readonly eventSource?: string;
 }
 
 /**
@@ -269,6 +294,8 @@ export class KxEventsPipeline extends Construct {
   public readonly alarms: cloudwatch.IAlarm[];
   /** The pipeline's dashboard, to which more widgets may be added. Undefined when `createDashboard` is false. */
   public readonly dashboard?: cloudwatch.Dashboard;
+  /** The bus the stored events fan out to. Undefined without fan-out (`fanOutEnabled`). */
+  public readonly eventBus?: events.IEventBus;
 
   private readonly alarmAction?: cloudwatch.IAlarmAction;
 
@@ -512,6 +539,7 @@ export class KxEventsPipeline extends Construct {
     // --- Alarms, dashboard and outputs ---------------------------------------------------------------
     this.alarmAction = props.alarmTopic ? new cloudwatchActions.SnsAction(props.alarmTopic) : undefined;
     this.alarms = createPipelineAlarms(this, { settings, alarmAction: this.alarmAction });
+    this.eventBus = createFanOut(this, { settings, consumer, alarmAction: this.alarmAction });
     if (props.createDashboard ?? true) {
       this.dashboard = createPipelineDashboard(this);
     }
@@ -653,6 +681,14 @@ export class KxEventsPipeline extends Construct {
    */
   public metricUnlinkedEvents(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.consumerMetric('unlinked', props);
+  }
+
+  /**
+   * The number of stored events that EventBridge did not take (`fanOutFailed`): their messages are retried,
+   * then dead-lettered with the reason. Sum over 5 minutes, unless `props` says otherwise.
+   */
+  public metricFanOutFailedEvents(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.consumerMetric('fanOutFailed', props);
   }
 
   /**

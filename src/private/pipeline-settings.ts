@@ -1,7 +1,9 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { DEFAULT_EVENT_SOURCE } from './event-source';
 import type { KxEventsPipelineProps } from '../kx-events-pipeline';
 
 /**
@@ -32,6 +34,9 @@ export interface PipelineSettings {
   readonly consumerMemorySize: number;
   readonly runtime: lambda.Runtime;
   readonly logRetention: logs.RetentionDays;
+  readonly fanOutEnabled: boolean;
+  readonly eventBus?: events.IEventBus;
+  readonly eventSource: string;
 }
 
 /** Applies the documented defaults to the props. */
@@ -59,5 +64,8 @@ export function pipelineSettings(props: KxEventsPipelineProps): PipelineSettings
     consumerMemorySize: props.consumerMemorySize ?? 512,
     runtime: props.runtime ?? lambda.Runtime.NODEJS_24_X,
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    fanOutEnabled: props.fanOutEnabled ?? props.eventBus !== undefined,
+    eventBus: props.eventBus,
+    eventSource: props.eventSource ?? DEFAULT_EVENT_SOURCE,
   };
 }
