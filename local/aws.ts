@@ -77,6 +77,13 @@ export interface Subscriber {
   readonly queueUrl: string;
   /** Receives every event now in the subscriber's queue, and deletes it. */
   received(): Promise<BusEvent[]>;
+  /**
+   * Receives the events as they arrive, until stop(), which returns them all. moto's SQS costs a send
+   * and a receive in proportion to the messages in the queue: a queue kept short keeps a long run fast.
+   */
+  collect(): { stop(): Promise<BusEvent[]> };
+  /** Ends every collect(): the pipeline's stop() calls it. */
+  close(): void;
 }
 
 /** An event as EventBridge delivers it to a rule's SQS target. */
@@ -103,6 +110,18 @@ export async function createSubscriber(sqs: SQSClient, name: string, options: Su
     })),
     sqs.send(new CreateQueueCommand({ QueueName: `${name}-subscriber` })).then((out) => out.QueueUrl!),
   ]);
+  const receive = async (waitTimeSeconds = 0): Promise<BusEvent[]> => {
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: waitTimeSeconds }));
+    if (Messages.length === 0) return [];
+    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    return Messages.map((m) => ({ ...JSON.parse(m.Body!), messageBody: m.Body! }) as BusEvent);
+  };
+  const received = async (): Promise<BusEvent[]> => {
+    const events: BusEvent[] = [];
+    for (let more = await receive(); more.length > 0; more = await receive()) events.push(...more);
+    return events;
+  };
+  let closed = false;
   const rule = `${name}-subscriber`;
   await eventBridge.send(new PutRuleCommand({ Name: rule, EventBusName: name, EventPattern: JSON.stringify(eventPattern) }));
   await eventBridge.send(new PutTargetsCommand({ Rule: rule, EventBusName: name, Targets: [{ Id: 'subscriber', Arn: await queueArn(sqs, queueUrl) }] }));
@@ -111,14 +130,24 @@ export async function createSubscriber(sqs: SQSClient, name: string, options: Su
     eventSource,
     eventPattern,
     queueUrl,
-    received: async () => {
+    received,
+    collect: () => {
       const events: BusEvent[] = [];
-      for (;;) {
-        const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
-        if (!Messages.length) return events;
-        for (const m of Messages) events.push({ ...JSON.parse(m.Body!), messageBody: m.Body! } as BusEvent);
-        await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
-      }
+      let stopping = false;
+      // An error ends the polling; the events it did not receive are missing from stop()'s.
+      const polling = (async () => {
+        while (!stopping && !closed) events.push(...await receive(1));
+      })().catch(() => undefined);
+      return {
+        stop: async () => {
+          stopping = true;
+          await polling;
+          return [...events, ...await received()];
+        },
+      };
+    },
+    close: () => {
+      closed = true;
     },
   };
 }
