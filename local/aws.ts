@@ -3,8 +3,8 @@
  * AWS_ENDPOINT_URL pointing at moto. Nothing here can reach real AWS.
  */
 import { CreateEventBusCommand, EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
-import { DEFAULT_EVENT_SOURCE } from '../src/private/event-source';
 import { CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DEFAULT_EVENT_SOURCE } from '../src/private/event-source';
 
 export const LOCAL_REGION = 'us-east-1';
 
@@ -111,9 +111,11 @@ export async function createSubscriber(sqs: SQSClient, name: string, options: Su
     sqs.send(new CreateQueueCommand({ QueueName: `${name}-subscriber` })).then((out) => out.QueueUrl!),
   ]);
   const receive = async (waitTimeSeconds = 0): Promise<BusEvent[]> => {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: waitTimeSeconds }));
+    const request = { QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: waitTimeSeconds };
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand(request));
     if (Messages.length === 0) return [];
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    const entries = Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! }));
+    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
     return Messages.map((m) => ({ ...JSON.parse(m.Body!), messageBody: m.Body! }) as BusEvent);
   };
   const received = async (): Promise<BusEvent[]> => {

@@ -23,7 +23,8 @@ function synthesized(props: (stack: Stack) => KxEventsPipelineProps, after?: (pi
   after?.(pipeline, stack);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const templatePath = app.synth().getStackByName(stack.stackName).templateFullPath;
-  const report = validator.validate({ templatePaths: [templatePath], stackTemplates: [{ stackConstructPath: stack.node.path, templatePath }] } as never);
+  const stackTemplates = [{ stackConstructPath: stack.node.path, templatePath }];
+  const report = validator.validate({ templatePaths: [templatePath], stackTemplates } as never);
   return { stack, pipeline, template: Template.fromJSON(JSON.parse(readFileSync(templatePath, 'utf8'))), findings: report.violations };
 }
 
@@ -55,8 +56,15 @@ describe('fan-out to a bus the pipeline creates', () => {
 
   test('an alarm on the consumer\'s failed puts, in the pipeline\'s alarms', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'KxEvents', MetricName: 'fanOutFailed', Statistic: 'Sum', Period: 60, EvaluationPeriods: 3, DatapointsToAlarm: 3, Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching',
+      Namespace: 'KxEvents',
+      MetricName: 'fanOutFailed',
+      Statistic: 'Sum',
+      Period: 60,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
     });
     expect(pipeline.alarms.map((a) => a.node.id)).toContain('FanOutFailedAlarm');
   });

@@ -69,7 +69,8 @@ async function main(): Promise<void> {
     // The SDK reads AWS_ENDPOINT_URL_EVENTBRIDGE when its client sends: each consumer has it as its own container would.
     // A fan-out the bus did not take in time leaves its messages for redelivery (their rows are stored): counted, not fatal.
     const unputMessages: Record<string, number> = { 'fan-out': 0, 'fan-out*': 0 };
-    const loaded = (consumer: (event: SQSEvent) => Promise<SQSBatchResponse>, eventBridgeEndpoint?: string, fanOut?: string): Load => async (records) => {
+    type Consumer = (event: SQSEvent) => Promise<SQSBatchResponse>;
+    const loaded = (consumer: Consumer, eventBridgeEndpoint?: string, fanOut?: string): Load => async (records) => {
       if (eventBridgeEndpoint) process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = eventBridgeEndpoint;
       else delete process.env.AWS_ENDPOINT_URL_EVENTBRIDGE;
       const response = await consumer({ Records: records });

@@ -525,7 +525,12 @@ class Batch {
       if (outcome === 'deferred' || outcome === 'failed' || this.fanOutRetried.has(record)) batchItemFailures.push({ itemIdentifier: record.messageId });
     }
     logBatch({
-      ...counts, unlinked: this.unlinked.size, withUnknownFields, fanOutFailed: this.fanOut.failed, fanOutTooLarge: this.fanOut.tooLarge, dbMs: Math.round(this.dbMs),
+      ...counts,
+      unlinked: this.unlinked.size,
+      withUnknownFields,
+      fanOutFailed: this.fanOut.failed,
+      fanOutTooLarge: this.fanOut.tooLarge,
+      dbMs: Math.round(this.dbMs),
     });
     return { batchItemFailures };
   }
