@@ -13,8 +13,8 @@ const CONSTRUCTS_VERSION = '10.5.1';
 const MIN_NODE_VERSION = '22.0.0';
 const WORKFLOW_NODE_VERSION = '24.x';
 const TYPESCRIPT_VERSION = '~6.0';
-// The CLI's tests (test/cli/) also drive CloudWatch Logs and CloudFormation on moto.
-const AWS_SDK = ['@aws-sdk/client-sqs@^3', '@aws-sdk/client-secrets-manager@^3', '@aws-sdk/client-cloudwatch-logs@^3', '@aws-sdk/client-cloudformation@^3'];
+// The CLI's tests (test/cli/) also drive CloudWatch Logs and CloudFormation on moto; the consumer fans out with EventBridge.
+const AWS_SDK = ['@aws-sdk/client-sqs@^3', '@aws-sdk/client-eventbridge@^3', '@aws-sdk/client-secrets-manager@^3', '@aws-sdk/client-cloudwatch-logs@^3', '@aws-sdk/client-cloudformation@^3'];
 const DECORATORS_DIR = 'packages/kx-events-decorators';
 const CLI_DIR = 'packages/kx-events-cli';
 /** The runtime package's entry points that the handlers in lambda/ import: the event contract, and the log writer they share. */

@@ -1,13 +1,15 @@
 /**
  * The consumer Lambda: SQS batches of tracked events into PostgreSQL, with
- * ReportBatchItemFailures. Configured by DB_SECRET_ARN, DB_SSL_MODE,
- * DEAD_LETTER_QUEUE_URL and MAX_RECEIVE_COUNT; a bad setting stops the container at start.
+ * ReportBatchItemFailures, and from there to EventBridge when EVENT_BUS_NAME is set.
+ * Configured by DB_SECRET_ARN, DB_SSL_MODE, DEAD_LETTER_QUEUE_URL, MAX_RECEIVE_COUNT,
+ * EVENT_BUS_NAME and EVENT_SOURCE; a bad setting stops the container at start.
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { consumerSettings } from './lib/configuration';
 import { DatabaseConnection } from './lib/database';
 import { DeadLetterQueue } from './lib/dead-letter-queue';
 import { EventConsumer } from './lib/event-consumer';
+import { EventFanOut } from './lib/event-fan-out';
 
 const settings = consumerSettings(process.env);
 const consumer = new EventConsumer({
@@ -16,6 +18,7 @@ const consumer = new EventConsumer({
   database: new DatabaseConnection(settings, { applicationName: 'kx-events-consumer', statementTimeoutMs: 20_000 }),
   deadLetterQueue: new DeadLetterQueue(settings.deadLetterQueueUrl),
   maxReceiveCount: settings.maxReceiveCount,
+  fanOut: settings.eventBusName ? new EventFanOut(settings.eventBusName, settings.eventSource) : undefined,
 });
 
 export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => consumer.consume(event, context.getRemainingTimeInMillis());

@@ -4,10 +4,11 @@
  *
  * The example handlers of the README (examples/handlers: decorated, wrapped, and manual
  * publishing) publish events to SQS (moto). The event-source runner feeds them to
- * the bundled consumer, on Node 24, which stores them in PostgreSQL 16. A two-step
- * chain links a payment to its receipt email, and one invalid message lands in the
- * dead-letter queue with its reason. DATABASE_URL and AWS_ENDPOINT_URL name
- * servers to use instead of the embedded ones.
+ * the bundled consumer, on Node 24, which stores them in PostgreSQL 16 and fans them
+ * out to an EventBridge bus (moto), where a rule sends them to a subscriber's queue.
+ * A two-step chain links a payment to its receipt email, read back with event_chain,
+ * and one invalid message lands in the dead-letter queue with its reason.
+ * DATABASE_URL and AWS_ENDPOINT_URL name servers to use instead of the embedded ones.
  */
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
@@ -92,13 +93,28 @@ function storedSince(databaseUrl: string, since: Date): Promise<StoredRow[]> {
     (await client.query<StoredRow>('SELECT * FROM events WHERE created_at >= $1 ORDER BY occurred_at, event_id', [since])).rows);
 }
 
+interface ChainRow {
+  depth: number;
+  event_id: string;
+  event_type: string | null;
+  occurred_at: Date | null;
+  stored: boolean;
+  resolved: boolean;
+}
+
+/** The chain that leads to an event, read back with the schema's event_chain function. */
+function chainOf(databaseUrl: string, eventId: string): Promise<ChainRow[]> {
+  return withDatabase(databaseUrl, async (client) =>
+    (await client.query<ChainRow>('SELECT depth, event_id, event_type, occurred_at, stored, resolved FROM event_chain($1)', [eventId])).rows);
+}
+
 function databaseNow(databaseUrl: string): Promise<Date> {
   return withDatabase(databaseUrl, async (client) => (await client.query<{ now: Date }>('SELECT now()')).rows[0].now);
 }
 
 async function main(): Promise<void> {
-  say('kx-events demo: handlers → SQS → consumer (Node 24) → PostgreSQL 16, all on this machine');
-  const pipeline = await startLocalPipeline({ name: 'kx-events-demo', progress: say });
+  say('kx-events demo: handlers → SQS → consumer (Node 24) → PostgreSQL 16 → EventBridge → a subscriber, all on this machine');
+  const pipeline = await startLocalPipeline({ name: 'kx-events-demo', progress: say, fanOut: {} });
   const stop = () => {
     say('interrupted: stopping');
     void pipeline.stop().then(() => process.exit(130));
@@ -108,11 +124,16 @@ async function main(): Promise<void> {
     const { queues } = pipeline;
     say(`schema: ${pipeline.appliedMigrations.length ? `applied ${pipeline.appliedMigrations.join(', ')}` : 'already current'}`);
     say(`queue ${queues.queueUrl}: construct defaults (visibility 300 s, redrive to the DLQ after ${queues.maxReceiveCount} receives)`);
+    const subscriber = pipeline.subscriber!;
+    say(`fan-out to the bus ${subscriber.eventBusName}; a rule (${JSON.stringify(subscriber.eventPattern)}) sends its events to ${subscriber.queueUrl}`);
     const since = await databaseNow(pipeline.databaseUrl);
     await runHandlers(pipeline);
 
     const rows = await storedSince(pipeline.databaseUrl, since);
     const letters = await pipeline.deadLetters();
+    const arrived = await subscriber.received();
+    const receipt = rows.find((r) => r.previous_event_id && rows.some((p) => p.event_id === r.previous_event_id));
+    const chain = receipt ? await chainOf(pipeline.databaseUrl, receipt.event_id) : [];
     const show = (v: unknown) => (v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v));
     console.log(`\nStored events (${rows.length}), in the order they occurred:\n`);
     console.log(table(rows.map((r) => ({
@@ -129,15 +150,35 @@ async function main(): Promise<void> {
       'session': show(r.session_id),
       'metadata': show(r.metadata),
     }))));
+    console.log(`\nThe subscriber's queue (${arrived.length}), through the rule on the bus:\n`);
+    console.log(table(arrived.map((e) => ({
+      'event id (detail.eventId)': e.detail.eventId,
+      'detail-type': e['detail-type'],
+      'source': e.source,
+      'time': e.time,
+      'client': String(e.detail.clientId),
+    }))));
+    console.log(`\nThe chain that leads to the receipt email, read back with event_chain('${receipt?.event_id ?? ''}'):\n`);
+    console.log(table(chain.map((r) => ({
+      'depth': String(r.depth),
+      'event id': r.event_id,
+      'event type': show(r.event_type),
+      'occurred at': r.occurred_at ? r.occurred_at.toISOString().slice(11, 23) : '',
+      'stored': String(r.stored),
+      'resolved': String(r.resolved),
+    }))));
     console.log(`\nDead-letter queue (${letters.length}):\n`);
     console.log(table(letters.map((l) => ({ 'message id': l.messageId, 'reason': l.reason, 'body': l.body.length > 60 ? `${l.body.slice(0, 59)}…` : l.body }))));
     console.log();
 
-    const chained = rows.some((r) => r.previous_event_id && rows.some((p) => p.event_id === r.previous_event_id));
-    if (rows.length !== 5 || letters.length !== 1 || !chained) {
-      throw new Error(`expected 5 stored events with a linked chain and 1 dead letter; got ${rows.length} events (chain ${chained ? '' : 'not '}linked) and ${letters.length} dead letters`);
+    const fannedOut = new Set(arrived.map((e) => e.detail.eventId));
+    const allArrived = rows.every((r) => fannedOut.has(r.event_id)) && fannedOut.size === rows.length;
+    if (rows.length !== 5 || letters.length !== 1 || !receipt || chain.length !== 2 || !allArrived) {
+      throw new Error(`expected 5 stored events with a linked chain of 2, each at the subscriber, and 1 dead letter; got ${rows.length} events `
+        + `(chain of ${chain.length}), ${fannedOut.size} of them at the subscriber, and ${letters.length} dead letters`);
     }
     say('5 events stored once each, the chain linked, the invalid message dead-lettered with its reason');
+    say('each stored event arrived at the subscriber\'s queue, and event_chain read the chain back from the receipt to the payment');
   } finally {
     process.removeListener('SIGINT', stop);
     say('stopping the runner and the stand-ins');

@@ -9,11 +9,30 @@ inside a receive releases it while it waits).
 
 moto also takes any number of message attributes; SQS refuses a message with more
 than 10. Here a send refuses it too, with SQS's error.
+
+EventBridge faults, for the tests of the consumer's fan-out (a failed put cannot be
+made to happen on a real bus at will), by the bus's tag kx-events:fault:
+- refuse: every PutEvents is refused (AccessDeniedException), as by a bus policy or
+  a role without events:PutEvents;
+- first-put: the first PutEvents of some events fails. A request none of whose events
+  (by the Detail's eventId) failed before fails when its first event's id ends with
+  0-3 (the whole request is refused) or 4-7 (every other entry fails: InternalFailure);
+  its events never fail again.
+Other buses are moto's own.
+
+moto's EventBridge also builds a new JSONPath parser (a yacc table) for each path of
+each event it delivers to a target, some 20 ms an event, which makes PutEvents take
+hundreds of milliseconds: here each path is parsed once.
 """
 import functools
+import json
 import sys
+import threading
 
+import jsonpath_ng.ext
 import moto.sqs.responses
+from moto.core.exceptions import JsonRESTError
+from moto.events.models import EventsBackend
 from moto.server import main
 from moto.sqs.exceptions import MessageAttributesInvalid
 from moto.sqs.models import Queue, SQSBackend
@@ -46,6 +65,57 @@ def validate_message_attributes(message_attributes):
     return _validate_message_attributes(message_attributes)
 
 
+FAULT_TAG = "kx-events:fault"
+# By the last hex digit of the request's first eventId (random in any UUID version; the first is a UUIDv7's time).
+FAULTS = {**dict.fromkeys("0123", "refuse"), **dict.fromkeys("4567", "every-other")}
+_put_events = EventsBackend.put_events
+_faulted_events = set()
+_faults_lock = threading.Lock()
+
+
+def _bus_fault(backend, entry):
+    name = (entry.get("EventBusName") or "default").split("/")[-1]
+    bus = backend.event_buses.get(name)
+    return bus and backend.tagger.get_tag_dict_for_resource(bus.arn).get(FAULT_TAG)
+
+
+def _refused():
+    return JsonRESTError(
+        "AccessDeniedException",
+        "User: arn:aws:sts::123456789012:assumed-role/consumer is not authorized to perform: events:PutEvents (kx-events:fault)",
+    )
+
+
+def _event_id(entry):
+    try:
+        return str(json.loads(entry.get("Detail") or "{}").get("eventId") or "")
+    except (ValueError, AttributeError):
+        return ""
+
+
+@functools.wraps(_put_events)
+def put_events(self, events):
+    bus_fault = events and _bus_fault(self, events[0])
+    if bus_fault == "refuse":
+        raise _refused()
+    if bus_fault != "first-put":
+        return _put_events(self, events)
+    ids = [_event_id(e) for e in events]
+    with _faults_lock:
+        fault = None if _faulted_events.intersection(ids) else FAULTS.get(ids[0][-1:])
+        if fault:
+            _faulted_events.update(ids)
+    if fault == "refuse":
+        raise _refused()
+    if fault != "every-other":
+        return _put_events(self, events)
+    put = iter(_put_events(self, events[1::2]))
+    failure = {"ErrorCode": "InternalFailure", "ErrorMessage": "kx-events:fault"}
+    return [failure if i % 2 == 0 else next(put) for i in range(len(events))]
+
+
+EventsBackend.put_events = put_events
+jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
 Queue.delete_message = delete_message
 SQSBackend.receive_message = receive_message
 moto.sqs.responses.validate_message_attributes = validate_message_attributes

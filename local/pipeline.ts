@@ -2,14 +2,14 @@
  * The local pipeline: what KxEventsPipeline deploys, on one machine. PostgreSQL 16
  * with the schema migrated by the custom resource's runner, the database secret
  * in Secrets Manager (RDS format), the events queue and its dead-letter queue with
- * the construct's defaults, and the consumer's environment pointed at all of it,
- * ready for the event-source runner. The demo, the end-to-end tests and
+ * the construct's defaults, with fan-out an EventBridge bus and a rule to a subscriber's
+ * queue, and the consumer's environment pointed at all of it, ready for the event-source runner. The demo, the end-to-end tests and
  * bench/pipeline all start it here.
  */
 import { randomUUID } from 'crypto';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { createQueuePair, type QueuePair, type QueuePairOptions } from './aws';
+import { createQueuePair, createSubscriber, type QueuePair, type QueuePairOptions, type Subscriber, type SubscriberOptions } from './aws';
 import { withDatabase } from './postgres';
 import { EventSourceRunner, type EventSourceMappingSettings } from './runner';
 import { startStandIns, type StandInsOptions } from './stand-ins';
@@ -22,6 +22,8 @@ export interface LocalPipelineOptions extends StandInsOptions {
   readonly queue?: QueuePairOptions;
   /** Prefix of the queue and secret names; a random suffix keeps each run apart. @default 'kx-events' */
   readonly name?: string;
+  /** Fan-out: a bus, which the consumer puts every stored event to, and a subscriber's rule and queue. @default - no fan-out */
+  readonly fanOut?: SubscriberOptions;
 }
 
 export interface LocalPipeline {
@@ -29,6 +31,8 @@ export interface LocalPipeline {
   readonly databaseUrl: string;
   readonly awsEndpoint: string;
   readonly queues: QueuePair;
+  /** With fan-out, the bus and the subscriber's rule and queue. */
+  readonly subscriber?: Subscriber;
   /** The migrations this start applied (none when the schema was current). */
   readonly appliedMigrations: readonly string[];
   /** The consumer's environment, as the construct sets it, pointed at the local stand-ins. */
@@ -64,19 +68,22 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     const appliedMigrations = await migrateDatabase(databaseUrl);
 
     const name = `${options.name ?? 'kx-events'}-${randomUUID().slice(0, 8)}`;
-    progress('storing the database secret and creating the queue and its dead-letter queue');
+    progress(`storing the database secret and creating the queue and its dead-letter queue${options.fanOut ? ', the event bus and a subscriber\'s rule and queue' : ''}`);
     const sqs = new SQSClient({});
     const secretsManager = new SecretsManagerClient({});
-    const [{ ARN: secretArn }, queues] = await Promise.all([
+    const [{ ARN: secretArn }, queues, subscriber] = await Promise.all([
       secretsManager.send(new CreateSecretCommand({ Name: `${name}/database`, SecretString: JSON.stringify(rdsSecret(databaseUrl)) })),
       createQueuePair(sqs, name, options.queue),
+      options.fanOut ? createSubscriber(sqs, name, options.fanOut) : undefined,
     ]);
-    const consumerEnvironment = {
+    const consumerEnvironment: Record<string, string> = {
       DB_SECRET_ARN: secretArn!,
       DB_SSL_MODE: 'disable',
       DEAD_LETTER_QUEUE_URL: queues.deadLetterQueueUrl,
       MAX_RECEIVE_COUNT: String(queues.maxReceiveCount),
+      ...subscriber ? { EVENT_BUS_NAME: subscriber.eventBusName, EVENT_SOURCE: subscriber.eventSource } : {},
     };
+    if (subscriber) stops.push(async () => subscriber.close());
     const runners: EventSourceRunner[] = [];
     stops.push(() => Promise.all(runners.map((r) => r.stop())).then(() => undefined));
 
@@ -84,6 +91,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       databaseUrl,
       awsEndpoint,
       queues,
+      subscriber,
       appliedMigrations,
       consumerEnvironment,
       sqs,

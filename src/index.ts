@@ -1,2 +1,3 @@
 export * from './events-database';
 export * from './kx-events-pipeline';
+export * from './event-fan-out';

@@ -2,6 +2,7 @@ import { Annotations, ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } fro
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -17,6 +18,7 @@ import { createConsumer } from './private/consumer';
 import { CONSUMER_METRICS_DIMENSION, CONSUMER_METRICS_NAMESPACE, type ConsumerMetricName } from './private/consumer-metrics';
 import { createDatabase } from './private/database';
 import { createDatabaseProxy } from './private/database-proxy';
+import { createFanOut } from './private/fan-out';
 import { MAX_DEAD_LETTER_BYTES, MAX_EVENT_BYTES } from './private/message-size';
 import { createNetwork } from './private/network';
 import { createPipelineAlarms } from './private/pipeline-alarms';
@@ -81,7 +83,8 @@ export interface KxEventsPipelineProps {
   /**
    * Whether the pipeline creates interface endpoints, with private DNS, in the functions' subnets, for
    * every AWS API its functions in the VPC call: Secrets Manager (the consumer, the migration and the
-   * rotation functions) and SQS (the consumer, which dead-letters). With them the pipeline needs no NAT.
+   * rotation functions), SQS (the consumer, which dead-letters) and, with fan-out, EventBridge (the
+   * consumer's PutEvents). With them the pipeline needs no NAT.
    * A VPC that has such endpoints already must not get a second one: leave this false there.
    *
    * @default false
@@ -281,6 +284,29 @@ export interface KxEventsPipelineProps {
    * @default true
    */
   readonly createDashboard?: boolean;
+
+  /**
+   * Whether the consumer puts every stored event to an EventBridge bus (`eventBus`), at least once, once
+   * its batch is stored: source `eventSource`, detail-type `entityType.eventType`, and the TrackedEvent as
+   * stored as detail. Subscribers deduplicate by `detail.eventId`; `EventFanOut.eventPattern` builds their rules' patterns.
+   *
+   * @default - false, unless `eventBus` is given
+   */
+  readonly fanOutEnabled?: boolean;
+
+  /**
+   * The bus the stored events fan out to. The consumer gets `events:PutEvents` on it, and nothing else.
+   *
+   * @default - a new bus, when `fanOutEnabled` is true
+   */
+  readonly eventBus?: events.IEventBus;
+
+  /**
+   * The source of the fanned-out events: 1 to 256 characters, not starting with `aws.`.
+   *
+   * @default 'kx-events'
+   */
+  readonly eventSource?: string;
 }
 
 /**
@@ -393,6 +419,8 @@ export class KxEventsPipeline extends Construct implements IKxEventsPipeline {
   public readonly alarms: cloudwatch.IAlarm[];
   /** The pipeline's dashboard, to which more widgets may be added. Undefined when `createDashboard` is false. */
   public readonly dashboard?: cloudwatch.Dashboard;
+  /** The bus the stored events fan out to. Undefined without fan-out (`fanOutEnabled`). */
+  public readonly eventBus?: events.IEventBus;
 
   private readonly alarmAction?: cloudwatch.IAlarmAction;
 
@@ -501,6 +529,7 @@ export class KxEventsPipeline extends Construct implements IKxEventsPipeline {
     // --- Alarms, dashboard and outputs ---------------------------------------------------------------
     this.alarmAction = props.alarmTopic ? new cloudwatchActions.SnsAction(props.alarmTopic) : undefined;
     this.alarms = createPipelineAlarms(this, { settings, database, proxy: this.proxy, alarmAction: this.alarmAction });
+    this.eventBus = createFanOut(this, { settings, consumer, alarmAction: this.alarmAction });
     if (props.createDashboard ?? true) {
       this.dashboard = createPipelineDashboard(this, database);
     }
@@ -651,6 +680,14 @@ export class KxEventsPipeline extends Construct implements IKxEventsPipeline {
    */
   public metricUnlinkedEvents(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.consumerMetric('unlinked', props);
+  }
+
+  /**
+   * The number of stored events that EventBridge did not take (`fanOutFailed`): their messages are retried,
+   * then dead-lettered with the reason. Sum over 5 minutes, unless `props` says otherwise.
+   */
+  public metricFanOutFailedEvents(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.consumerMetric('fanOutFailed', props);
   }
 
   /**

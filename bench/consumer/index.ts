@@ -12,7 +12,12 @@
  *   COPY-s:   the consumer's own COPY (copyEvents), streaming the rows as they are parsed, without validation,
  *             links or conflict handling: the limit of the consumer's method;
  *   redelivered: the consumer again, on batches whose first event is already stored (stored before the
- *             clock starts): COPY refuses, and the batch takes the INSERT … ON CONFLICT path.
+ *             clock starts): COPY refuses, and the batch takes the INSERT … ON CONFLICT path;
+ *   fan-out:  the consumer with fan-out on, putting every stored event to an EventBridge bus: moto's, without
+ *             a rule (moto's delivery to a queue costs in proportion to the queue's length; what its PutEvents
+ *             request costs is in the figure);
+ *   fan-out*: the same, to a PutEvents endpoint that answers at once (local, AWS_ENDPOINT_URL_EVENTBRIDGE):
+ *             what the fan-out costs the consumer itself.
  * The events are what the decorators publish: every field, a small metadata object, no previousEventId.
  * The methods take turns, ROUNDS times, each time on an emptied table; each figure is the best of
  * its rounds, which filters out the noise of other work on a shared machine.
@@ -22,8 +27,11 @@
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as http from 'http';
+import type { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { Client } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -51,24 +59,40 @@ async function main(): Promise<void> {
   // The local pipeline's database (migrated), secret and dead-letter queue; its events queue is not used.
   const pipeline = await startLocalPipeline({ name: 'kx-events-bench' });
   const db = new Client({ connectionString: pipeline.databaseUrl });
+  const instantBus = await instantPutEvents();
   try {
     await db.connect();
     const env = pipeline.consumerEnvironment;
+    const { EventBusArn } = await new EventBridgeClient({}).send(new CreateEventBusCommand({ Name: `kx-events-bench-${Date.now()}` }));
+    const fanOutEnv = { ...env, EVENT_BUS_NAME: EventBusArn! };
 
-    const consumer = loadConsumer(env);
-    const consume: Load = async (records) => assertAllDone(await consumer({ Records: records }));
+    // The SDK reads AWS_ENDPOINT_URL_EVENTBRIDGE when its client sends: each consumer has it as its own container would.
+    // A fan-out the bus did not take in time leaves its messages for redelivery (their rows are stored): counted, not fatal.
+    const unputMessages: Record<string, number> = { 'fan-out': 0, 'fan-out*': 0 };
+    type Consumer = (event: SQSEvent) => Promise<SQSBatchResponse>;
+    const loaded = (consumer: Consumer, eventBridgeEndpoint?: string, fanOut?: string): Load => async (records) => {
+      if (eventBridgeEndpoint) process.env.AWS_ENDPOINT_URL_EVENTBRIDGE = eventBridgeEndpoint;
+      else delete process.env.AWS_ENDPOINT_URL_EVENTBRIDGE;
+      const response = await consumer({ Records: records });
+      if (fanOut) unputMessages[fanOut] += response.batchItemFailures.length;
+      else assertAllDone(response);
+    };
+    const consume = loaded(loadConsumer(env));
     const methods: Record<string, Method> = {
       'consumer': { load: consume },
       'naive': { load: (records) => naiveInsert(db, records) },
       'COPY': { load: (records) => copyInsert(db, records) },
       'COPY-s': { load: (records) => copyEvents(db, parsedRows(records)) },
       'redelivered': { load: consume, firstStored: true },
+      'fan-out': { load: loaded(loadConsumer(fanOutEnv), undefined, 'fan-out') },
+      'fan-out*': { load: loaded(loadConsumer(fanOutEnv), instantBus.endpoint, 'fan-out*') },
     };
 
     console.log(`bench/consumer: ${EVENTS} events a round, best of ${ROUNDS} rounds; ${os.cpus().length} cores, Node ${process.version}, PostgreSQL 16`);
     console.log('');
     console.log('batch  consumer ev/s  naive ev/s   COPY ev/s COPY-s ev/s  consumer/naive  consumer/COPY  consumer/COPY-s'
-      + '  redelivered ev/s  client CPU µs/event (consumer, naive, COPY, COPY-s, redelivered)');
+      + '  redelivered ev/s  fan-out ev/s  fan-out* ev/s  fan-out*/consumer'
+      + '  client CPU µs/event (consumer, naive, COPY, COPY-s, redelivered, fan-out, fan-out*)');
     for (const size of BATCH_SIZES) {
       const best: Record<string, Run> = {};
       for (let round = 0; round < ROUNDS; round++) {
@@ -77,7 +101,7 @@ async function main(): Promise<void> {
           if (!best[name] || run.rate > best[name].rate) best[name] = run;
         }
       }
-      const { consumer: c, naive: n, COPY: copy, 'COPY-s': copyStreamed, redelivered } = best;
+      const { consumer: c, naive: n, COPY: copy, 'COPY-s': copyStreamed, redelivered, 'fan-out': fanOut, 'fan-out*': fanOutInstant } = best;
       console.log([
         String(size).padStart(5),
         fmt(c.rate).padStart(14),
@@ -88,11 +112,16 @@ async function main(): Promise<void> {
         `${(c.rate / copy.rate).toFixed(2)}×`.padStart(14),
         `${(c.rate / copyStreamed.rate).toFixed(2)}×`.padStart(16),
         fmt(redelivered.rate).padStart(17),
-        `  ${[c, n, copy, copyStreamed, redelivered].map((r) => r.cpuUs.toFixed(1)).join(', ')}`,
+        fmt(fanOut.rate).padStart(13),
+        fmt(fanOutInstant.rate).padStart(14),
+        `${(fanOutInstant.rate / c.rate).toFixed(2)}×`.padStart(18),
+        `  ${[c, n, copy, copyStreamed, redelivered, fanOut, fanOutInstant].map((r) => r.cpuUs.toFixed(1)).join(', ')}`,
       ].join(' '));
     }
     console.log('');
     console.log('targets: consumer ≥ 3.5× naive at batch 10; consumer ≥ 0.9× COPY at batch 1000');
+    console.log(`fan-out*: ${instantBus.requests()} PutEvents requests to the instant endpoint; messages left for redelivery because the bus did not take`
+      + ` their events in time: fan-out ${unputMessages['fan-out']}, fan-out* ${unputMessages['fan-out*']}`);
     console.log('');
     const bytes = fs.statSync(CONSUMER_BUNDLE).size;
     const cold = coldRequire(env);
@@ -101,8 +130,26 @@ async function main(): Promise<void> {
       + ` the SDK clients it loads on first use add ${cold.sdk.toFixed(1)} ms to the first invocation`);
   } finally {
     await db.end().catch(() => undefined);
+    instantBus.server.close();
     await pipeline.stop();
   }
+}
+
+/** A PutEvents endpoint that takes every entry at once: what EventBridge's own time would be, at zero. */
+async function instantPutEvents(): Promise<{ endpoint: string; server: http.Server; requests: () => number }> {
+  let requests = 0;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      requests++;
+      const { Entries = [] } = JSON.parse(Buffer.concat(chunks).toString() || '{}') as { Entries?: unknown[] };
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+      res.end(JSON.stringify({ FailedEntryCount: 0, Entries: Entries.map((_, i) => ({ EventId: String(i) })) }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, requests: () => requests };
 }
 
 interface Run {
@@ -130,8 +177,11 @@ async function loadEvents(db: Client, { load, firstStored }: Method, size: numbe
 }
 
 /** The bundled consumer, as Lambda loads it; its summary lines are discarded while it runs. */
-function loadConsumer(env: Readonly<Record<string, string>>): (event: SQSEvent) => Promise<SQSBatchResponse> {
+function loadConsumer(env: Readonly<Record<string, string | undefined>>): (event: SQSEvent) => Promise<SQSBatchResponse> {
+  // A container of its own: the bundle's module scope reads its settings from this environment.
+  delete process.env.EVENT_BUS_NAME;
   Object.assign(process.env, env);
+  delete require.cache[CONSUMER_BUNDLE];
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { handler } = require(CONSUMER_BUNDLE) as { handler: (event: SQSEvent, context: Pick<Context, 'getRemainingTimeInMillis'>) => Promise<SQSBatchResponse> };
   return async (event) => {

@@ -3,6 +3,8 @@
  * setting stops the container at start, with every problem named at once.
  */
 
+import { DEFAULT_EVENT_SOURCE, EVENT_SOURCE_RULE, isEventSource } from '../../src/private/event-source';
+
 /**
  * The handlers' AWS SDK clients give up on an endpoint that does not answer, instead of
  * waiting out the function's timeout: 2 s to connect and 2 s for the answer, for each of
@@ -29,7 +31,14 @@ export interface ConsumerSettings extends DatabaseSettings {
   readonly deadLetterQueueUrl: string;
   /** MAX_RECEIVE_COUNT: the queue's redrive maxReceiveCount; on this receive an unresolved link is given up. */
   readonly maxReceiveCount: number;
+  /** EVENT_BUS_NAME: the bus (name or ARN) every stored event is put to; unset (or empty): no fan-out. */
+  readonly eventBusName?: string;
+  /** EVENT_SOURCE: the Source of the bus's entries (src/private/event-source.ts); default `kx-events`. */
+  readonly eventSource: string;
 }
+
+/** A bus's name, or its ARN, as PutEvents takes it. */
+const EVENT_BUS = /^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[/.\-_A-Za-z0-9]{1,256}$/;
 
 export class ConfigurationError extends Error {
   public override readonly name = 'ConfigurationError';
@@ -49,6 +58,8 @@ export function consumerSettings(env: Environment): ConsumerSettings {
     ...databaseFields(read),
     deadLetterQueueUrl: read('DEAD_LETTER_QUEUE_URL', undefined, (v) => /^https?:\/\/\S+$/.test(v), 'a queue URL'),
     maxReceiveCount: Number(read('MAX_RECEIVE_COUNT', undefined, (v) => /^[0-9]+$/.test(v) && +v >= 1 && +v <= 1000, 'an integer 1..1000')),
+    eventBusName: read('EVENT_BUS_NAME', '', (v) => v === '' || EVENT_BUS.test(v), 'an event bus name or ARN (unset: no fan-out)') || undefined,
+    eventSource: read('EVENT_SOURCE', DEFAULT_EVENT_SOURCE, isEventSource, EVENT_SOURCE_RULE),
   }));
 }
 

@@ -6,6 +6,7 @@
  */
 import type { MessageAttributeValue, SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
+import { batchedRequests } from './batched-requests';
 import { AWS_CLIENT_CONFIG } from './configuration';
 
 /** The message attribute that carries why a message was dead-lettered. */
@@ -47,7 +48,8 @@ export class DeadLetterQueue {
    */
   async send(letters: readonly DeadLetter[], deadline: number): Promise<Set<string>> {
     const unsent = new Set<string>();
-    await Promise.all(requests(letters.map(entry)).map(async (entries) => {
+    const requests = batchedRequests(letters.map(entry), { maxEntries: MAX_ENTRIES, maxBytes: MAX_REQUEST_BYTES, bytes: entryBytes });
+    await Promise.all(requests.map(async (entries) => {
       try {
         const left = deadline - Date.now();
         if (left <= 0) throw new Error('the invocation\'s deadline has passed');
@@ -84,25 +86,6 @@ function entry(letter: DeadLetter, index: number): SendMessageBatchRequestEntry 
   }
   attributes[REASON_ATTRIBUTE] = { DataType: 'String', StringValue: attributeText(letter.reason) };
   return { Id: String(index), MessageBody: letter.record.body, MessageAttributes: attributes };
-}
-
-/** Groups entries into requests within SendMessageBatch's limits. */
-function requests(entries: SendMessageBatchRequestEntry[]): SendMessageBatchRequestEntry[][] {
-  const batches: SendMessageBatchRequestEntry[][] = [];
-  let current: SendMessageBatchRequestEntry[] = [];
-  let bytes = 0;
-  for (const e of entries) {
-    const size = entryBytes(e);
-    if (current.length === MAX_ENTRIES || (current.length > 0 && bytes + size > MAX_REQUEST_BYTES)) {
-      batches.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(e);
-    bytes += size;
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
 }
 
 /** The size SQS counts: the body, and each attribute's name, type and value. */

@@ -7,6 +7,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Client } from 'pg';
 import { DatabaseDeadlineError, isStatementError, type DatabaseConnection } from './database';
 import type { DeadLetter, DeadLetterQueue } from './dead-letter-queue';
+import { MAX_PUT_BYTES, type EventFanOut } from './event-fan-out';
 import { copyEvents, eventRow, findStoredEvents, insertEvents, type EventRow } from './events-table';
 import { memberText, withMember } from './json-text';
 import { describeError, log, logBatch } from './telemetry';
@@ -17,6 +18,8 @@ export interface EventConsumerOptions {
   readonly deadLetterQueue: DeadLetterQueue;
   /** The queue's maxReceiveCount: on this receive, an event whose predecessor is missing is stored unlinked. */
   readonly maxReceiveCount: number;
+  /** Where the stored events are put, once the batch's statements have committed. @default - no fan-out */
+  readonly fanOut?: EventFanOut;
 }
 
 /** What became of one message. */
@@ -51,6 +54,8 @@ const DEAD_LETTER_MAX_MS = 2_000;
 interface Deadlines {
   /** The secret, the connection and every statement. */
   readonly database: number;
+  /** The fan-out's requests, which start when the statements are done. */
+  readonly fanOut: number;
   /** The dead-letter queue's requests: the last step. */
   readonly deadLetterQueue: number;
 }
@@ -70,7 +75,8 @@ export class EventConsumer {
       // The invalid messages go to the DLQ once the batch is parsed, while the database finishes.
       const sentInvalid = intake.parsed.then(() => this.deadLetter(batch, intake.invalid, deadlines.deadLetterQueue));
       const rejected = await this.store(batch, intake, deadlines.database);
-      await Promise.all([sentInvalid, this.deadLetter(batch, rejected, deadlines.deadLetterQueue)]);
+      // The statements have committed: the stored events fan out while the rejected rows go to the DLQ.
+      await Promise.all([sentInvalid, this.deadLetter(batch, rejected, deadlines.deadLetterQueue), this.fanOut(batch, intake, deadlines)]);
     } catch (err) {
       log('ERROR', 'unexpected failure: the unfinished messages are left for redelivery', { error: describeError(err, false) });
     }
@@ -182,6 +188,41 @@ export class EventConsumer {
     await attempt(ordered);
   }
 
+  /**
+   * Puts every stored event of the batch to the bus: those this batch stored, and those stored already,
+   * so that a retried batch completes a fan-out that failed. An event EventBridge does not take makes
+   * each message that carries it a batch item failure, or, on that message's last receive, a dead letter
+   * with the reason. An event too large for an entry stays stored, is never put, and is logged with its eventId.
+   */
+  private async fanOut(batch: Batch, intake: Intake, deadlines: Deadlines): Promise<void> {
+    const { fanOut } = this.options;
+    if (!fanOut) return;
+    const carriers = new Map<string, Candidate[]>(); // each stored event, and the messages that carry it
+    for (const c of intake.candidates) {
+      const outcome = batch.outcome(c.record);
+      if (outcome === 'inserted' || outcome === 'duplicate') carriers.set(c.id, [...carriers.get(c.id) ?? [], c]);
+    }
+    if (carriers.size === 0) return;
+    const stored = [...carriers.values()];
+    const { failed, tooLarge } = await fanOut.put(stored.map(([c]) => c), deadlines.fanOut);
+    batch.fannedOut(failed.size, tooLarge.size);
+    for (const [index, bytes] of tooLarge) {
+      log('ERROR', 'an event too large for an EventBridge entry is stored, and is not fanned out', { eventId: stored[index][0].id, bytes, maxBytes: MAX_PUT_BYTES });
+    }
+    if (failed.size === 0) return;
+    log('WARN', 'EventBridge did not take some stored events: their messages are retried', { count: failed.size, reasons: [...new Set(failed.values())].slice(0, 3) });
+    const letters: DeadLetter[] = [];
+    for (const [index, reason] of failed) {
+      for (const c of stored[index]) {
+        if (c.lastReceive) letters.push({ record: c.record, reason: `fan-out: the event is stored, but EventBridge did not take it on the message's last receive (${reason})` });
+        else batch.retryFanOut(c.record);
+      }
+    }
+    if (letters.length === 0) return;
+    const unsent = await this.options.deadLetterQueue.send(letters, deadlines.deadLetterQueue);
+    for (const { record } of letters) if (unsent.has(record.messageId)) batch.retryFanOut(record);
+  }
+
   private async deadLetter(batch: Batch, letters: DeadLetter[], deadline: number): Promise<void> {
     if (letters.length === 0) return;
     const unsent = await this.options.deadLetterQueue.send(letters, deadline);
@@ -200,7 +241,10 @@ interface Stored {
 function deadlinesWithin(remainingMs: number): Deadlines {
   const now = Date.now();
   const end = now + remainingMs - RESPONSE_MARGIN_MS;
-  return { database: end - Math.min(DEAD_LETTER_MAX_MS, Math.max(0, end - now) * DEAD_LETTER_SHARE), deadLetterQueue: end };
+  const afterDatabase = Math.min(DEAD_LETTER_MAX_MS, Math.max(0, end - now) * DEAD_LETTER_SHARE);
+  // The fan-out starts when the statements are done, mostly long before their deadline, and leaves
+  // half the last share to the dead letters of the events it could not put on their last receive.
+  return { database: end - afterDatabase, fanOut: end - afterDatabase / 2, deadLetterQueue: end };
 }
 
 /** The batch's records, parsed and validated one at a time, as the database takes them. */
@@ -433,10 +477,13 @@ function databaseReason(err: unknown): string {
   return `database: ${e.message} (SQLSTATE ${e.code}${e.detail ? `; ${e.detail}` : ''})`;
 }
 
-/** The batch's bookkeeping: each message's outcome, database time, and the summary at the end. */
+/** The batch's bookkeeping: each message's outcome, database time, the fan-out's, and the summary at the end. */
 class Batch {
   private readonly outcomes = new Map<SQSRecord, Outcome>();
   private readonly unlinked = new Set<SQSRecord>();
+  /** Messages whose event is stored but was not put to the bus: retried, whatever their outcome. */
+  private readonly fanOutRetried = new Set<SQSRecord>();
+  private fanOut = { failed: 0, tooLarge: 0 };
   private dbMs = 0;
 
   constructor(private readonly records: SQSRecord[]) {}
@@ -444,6 +491,15 @@ class Batch {
   settle(record: SQSRecord, outcome: Outcome, unlinked = false): void {
     this.outcomes.set(record, outcome);
     if (unlinked) this.unlinked.add(record);
+  }
+
+  /** How many of the batch's stored events EventBridge did not take, and how many were too large to put. */
+  fannedOut(failed: number, tooLarge: number): void {
+    this.fanOut = { failed, tooLarge };
+  }
+
+  retryFanOut(record: SQSRecord): void {
+    this.fanOutRetried.add(record);
   }
 
   outcome(record: SQSRecord): Outcome | undefined {
@@ -459,16 +515,23 @@ class Batch {
     }
   }
 
-  /** Every message without an outcome failed; deferred and failed ones are retried. */
+  /** Every message without an outcome failed; deferred and failed ones are retried, and those whose fan-out must be. */
   finish(withUnknownFields: number): SQSBatchResponse {
     const counts = { received: this.records.length, inserted: 0, duplicates: 0, invalid: 0, deferred: 0, failed: 0 };
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
     for (const record of this.records) {
       const outcome = this.outcomes.get(record) ?? 'failed';
       counts[outcome === 'duplicate' ? 'duplicates' : outcome]++;
-      if (outcome === 'deferred' || outcome === 'failed') batchItemFailures.push({ itemIdentifier: record.messageId });
+      if (outcome === 'deferred' || outcome === 'failed' || this.fanOutRetried.has(record)) batchItemFailures.push({ itemIdentifier: record.messageId });
     }
-    logBatch({ ...counts, unlinked: this.unlinked.size, withUnknownFields, dbMs: Math.round(this.dbMs) });
+    logBatch({
+      ...counts,
+      unlinked: this.unlinked.size,
+      withUnknownFields,
+      fanOutFailed: this.fanOut.failed,
+      fanOutTooLarge: this.fanOut.tooLarge,
+      dbMs: Math.round(this.dbMs),
+    });
     return { batchItemFailures };
   }
 }

@@ -27,6 +27,10 @@ export interface BatchCounts {
   readonly unlinked: number;
   /** Messages whose event has fields this consumer's contract does not know (a newer producer's): kept in its metadata. */
   readonly withUnknownFields: number;
+  /** Stored events of the batch that EventBridge did not take: their messages are retried, or on their last receive dead-lettered with the reason. */
+  readonly fanOutFailed: number;
+  /** Stored events of the batch too large for an EventBridge entry: never fanned out (each is logged with its eventId). */
+  readonly fanOutTooLarge: number;
   /** Time spent in database statements, in milliseconds (a COPY's includes the parsing and validating it overlaps). */
   readonly dbMs: number;
 }
@@ -52,7 +56,7 @@ const CLOUDWATCH_METRICS = [{
 
 /** The batch's summary line, which is also its EMF metrics record. */
 export function logBatch(counts: BatchCounts): void {
-  log(counts.failed > 0 ? 'WARN' : 'INFO', 'batch', {
+  log(counts.failed > 0 || counts.fanOutFailed > 0 ? 'WARN' : 'INFO', 'batch', {
     ...counts,
     [CONSUMER_METRICS_DIMENSION]: FUNCTION_NAME,
     _aws: { Timestamp: Date.now(), CloudWatchMetrics: CLOUDWATCH_METRICS },

@@ -21,6 +21,8 @@ export const CONSUMER_METRICS = {
   failed: 'Count',
   unlinked: 'Count',
   withUnknownFields: 'Count',
+  fanOutFailed: 'Count',
+  fanOutTooLarge: 'Count',
   dbMs: 'Milliseconds',
 } as const;
 

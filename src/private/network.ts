@@ -29,7 +29,7 @@ export interface PipelineNetwork {
 
 /**
  * The AWS APIs that the pipeline's functions in the VPC call: the consumer (SQS, to dead-letter; Secrets
- * Manager, its secret), the migration (Secrets Manager) and the rotation functions (Secrets Manager).
+ * Manager, its secret; EventBridge, with fan-out), the migration (Secrets Manager) and the rotation functions (Secrets Manager).
  * Secrets Manager and SQS call KMS themselves, Lambda writes the functions' logs and decrypts their
  * environment outside the VPC, and the custom-resource framework's function runs outside it.
  */
@@ -37,6 +37,8 @@ const ENDPOINT_SERVICES: Array<[id: string, service: ec2.InterfaceVpcEndpointAws
   ['SecretsManagerEndpoint', ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER],
   ['SqsEndpoint', ec2.InterfaceVpcEndpointAwsService.SQS],
 ];
+/** With fan-out, the consumer also calls EventBridge (PutEvents). */
+const FAN_OUT_ENDPOINT: [id: string, service: ec2.InterfaceVpcEndpointAwsService] = ['EventBridgeEndpoint', ec2.InterfaceVpcEndpointAwsService.EVENTBRIDGE];
 
 /**
  * The VPC (given, or a new one), the subnets of the functions and of the database, the functions' and the
@@ -98,7 +100,7 @@ export function createNetwork(scope: Construct, options: NetworkOptions): Pipeli
     });
     endpointSecurityGroup.addIngressRule(functionSecurityGroup, ec2.Port.tcp(443), 'HTTPS from the consumer and the migration');
     endpointSecurityGroup.addIngressRule(rotationSecurityGroup, ec2.Port.tcp(443), 'HTTPS from the credential rotation');
-    for (const [id, service] of ENDPOINT_SERVICES) {
+    for (const [id, service] of settings.fanOutEnabled ? [...ENDPOINT_SERVICES, FAN_OUT_ENDPOINT] : ENDPOINT_SERVICES) {
       new ec2.InterfaceVpcEndpoint(scope, id, {
         vpc,
         service,

@@ -1,8 +1,10 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { type AuroraServerlessV2Options, EventsDatabase } from '../events-database';
+import { DEFAULT_EVENT_SOURCE } from './event-source';
 import type { KxEventsPipelineProps } from '../kx-events-pipeline';
 import type { DatabaseShape } from './database-shape';
 
@@ -40,6 +42,9 @@ export interface PipelineSettings {
   readonly consumerMemorySize: number;
   readonly runtime: lambda.Runtime;
   readonly logRetention: logs.RetentionDays;
+  readonly fanOutEnabled: boolean;
+  readonly eventBus?: events.IEventBus;
+  readonly eventSource: string;
 }
 
 /** Applies the documented defaults to the props. */
@@ -78,5 +83,8 @@ export function pipelineSettings(props: KxEventsPipelineProps): PipelineSettings
     consumerMemorySize: props.consumerMemorySize ?? 512,
     runtime: props.runtime ?? lambda.Runtime.NODEJS_24_X,
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    fanOutEnabled: props.fanOutEnabled ?? props.eventBus !== undefined,
+    eventBus: props.eventBus,
+    eventSource: props.eventSource ?? DEFAULT_EVENT_SOURCE,
   };
 }

@@ -2,6 +2,7 @@ import { Duration, Token } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { KxEventsPipelineProps } from '../kx-events-pipeline';
 import { isNewDatabase, SHAPE_NAMES } from './database-shape';
+import { EVENT_SOURCE_RULE, isEventSource } from './event-source';
 import type { PipelineSettings } from './pipeline-settings';
 
 /** One invalid prop: its name, what is allowed, and what was given. */
@@ -147,6 +148,13 @@ export function validatePipelineSettings(constructPath: string, s: PipelineSetti
   integerInRange('consumerMemorySize', s.consumerMemorySize, 128, 10_240);
   if (known(s.databaseName) && !DATABASE_NAME.test(s.databaseName)) {
     problem('databaseName', 'a letter followed by up to 62 letters, digits or underscores', JSON.stringify(s.databaseName));
+  }
+
+  if (s.eventBus && !s.fanOutEnabled) {
+    problem('fanOutEnabled', 'true or unset when eventBus is given (the bus is for the fan-out)', 'false with an eventBus');
+  }
+  if (known(s.eventSource) && !isEventSource(s.eventSource)) {
+    problem('eventSource', EVENT_SOURCE_RULE, JSON.stringify(s.eventSource));
   }
 
   if (problems.length > 0) {

@@ -70,7 +70,7 @@ describe.each([
         CloudWatchMetrics: [{
           Namespace: 'KxEvents',
           Dimensions: [['FunctionName']],
-          Metrics: ['received', 'inserted', 'duplicates', 'invalid', 'deferred', 'failed', 'unlinked', 'withUnknownFields'].map((name) => ({ Name: name, Unit: 'Count' }))
+          Metrics: ['received', 'inserted', 'duplicates', 'invalid', 'deferred', 'failed', 'unlinked', 'withUnknownFields', 'fanOutFailed', 'fanOutTooLarge'].map((name) => ({ Name: name, Unit: 'Count' }))
             .concat([{ Name: 'dbMs', Unit: 'Milliseconds' }]),
         }],
       },

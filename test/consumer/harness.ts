@@ -136,6 +136,8 @@ export interface ConsumerBedOptions {
   readonly databaseUrl?: string;
   /** @default - a fresh queue's dead-letter queue */
   readonly deadLetterQueueUrl?: string;
+  /** More of the consumer's environment (EVENT_BUS_NAME, EVENT_SOURCE). @default - none */
+  readonly environment?: Record<string, string>;
 }
 
 /**
@@ -152,6 +154,7 @@ export async function consumerBed(modulePath: string, options: ConsumerBedOption
     DB_SSL_MODE: 'disable',
     DEAD_LETTER_QUEUE_URL: deadLetterQueueUrl,
     MAX_RECEIVE_COUNT: String(options.maxReceiveCount ?? 3),
+    ...options.environment,
   });
   return { handler, databaseUrl, deadLetterQueueUrl, secretArn };
 }

@@ -13,7 +13,7 @@ import { freshDatabase } from '../setup/test-bed';
 
 jest.setTimeout(120_000);
 
-test('the demo runs to completion on the servers it is given, and prints the stored events and the dead letter with its reason', async () => {
+test('the demo runs to completion on the servers it is given, and prints the stored events, the subscriber\'s, one chain, and the dead letter with its reason', async () => {
   if (!fs.existsSync(CONSUMER_BUNDLE)) throw new Error(`${CONSUMER_BUNDLE} is missing: run "npx projen bundle" first ("npx projen test" does)`);
   const env = { ...process.env, DATABASE_URL: await freshDatabase() };
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
@@ -28,5 +28,9 @@ test('the demo runs to completion on the servers it is given, and prints the sto
   expect(stdout).toMatch(/Dead-letter queue \(1\)/);
   expect(stdout).toMatch(/eventType: must be 1\.\.48 characters, got 49/);
   expect(stdout).toMatch(/5 events stored once each, the chain linked, the invalid message dead-lettered with its reason/);
+  expect(stdout).toMatch(/The subscriber's queue \(\d+\), through the rule on the bus/);
+  expect(stdout).toMatch(/payment\.payment_completed/);
+  expect(stdout).toMatch(/read back with event_chain\('[0-9a-f-]{36}'\)/);
+  expect(stdout).toMatch(/each stored event arrived at the subscriber's queue, and event_chain read the chain back/);
   expect(stdout).toMatch(/done\n$/);
 });
