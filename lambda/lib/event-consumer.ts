@@ -7,7 +7,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Client } from 'pg';
 import { DatabaseDeadlineError, isStatementError, type DatabaseConnection } from './database';
 import type { DeadLetter, DeadLetterQueue } from './dead-letter-queue';
-import { copyEvents, eventRow, findStoredEvents, insertEvents, type EventRow } from './events-table';
+import { copyEvents, eventRow, findStoredEvents, healClaims, insertEvents, type EventRow } from './events-table';
 import { memberText, withMember } from './json-text';
 import { describeError, log, logBatch } from './telemetry';
 import { describeProblems, MAX_METADATA_DEPTH, readTrackedEvent, UNKNOWN_FIELDS_KEY, type TrackedEvent } from 'kx-events-decorators/contract';
@@ -139,7 +139,28 @@ export class EventConsumer {
     const { representatives, followers } = collapseDuplicates(intake.candidates, copied);
     for (const c of copied.values()) batch.settle(c.record, 'inserted');
     await this.insert(batch, client, representatives.filter((c) => !copied.has(c.id)), new Set(copied.keys()), rejected);
+    await this.healClaims(batch, client, representatives);
     return { followers, rejected };
+  }
+
+  /**
+   * Once the batch's events are stored (each statement commits on its own), links the
+   * stored rows that claim one of them, and the claims the batch stored whose event is
+   * stored by now. Of an event and its claimant stored at the same time by two consumers,
+   * each heals after its own commit, so the later of the two sees both. A duplicate (a
+   * redelivery, rare) counts as a claimant too, so it repairs a heal that an earlier
+   * delivery did not finish.
+   */
+  private async healClaims(batch: Batch, client: Client, representatives: Candidate[]): Promise<void> {
+    const stored: string[] = [];
+    const claimants: string[] = [];
+    for (const c of representatives) {
+      const outcome = batch.outcome(c.record);
+      if (outcome !== 'inserted' && outcome !== 'duplicate') continue;
+      stored.push(c.id);
+      if (outcome === 'duplicate' || batch.isUnlinked(c.record)) claimants.push(c.id);
+    }
+    if (stored.length > 0) await batch.timed(() => healClaims(client, stored, claimants));
   }
 
   /**
@@ -448,6 +469,11 @@ class Batch {
 
   outcome(record: SQSRecord): Outcome | undefined {
     return this.outcomes.get(record);
+  }
+
+  /** The message's event was stored without its link, the claim kept. */
+  isUnlinked(record: SQSRecord): boolean {
+    return this.unlinked.has(record);
   }
 
   async timed<T>(statement: () => Promise<T>): Promise<T> {

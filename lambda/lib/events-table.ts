@@ -1,6 +1,7 @@
 /**
  * The consumer's statements on the `events` table: stream new rows in with COPY,
- * insert rows in one statement that skips stored ones, and find which events are stored.
+ * insert rows in one statement that skips stored ones, heal claimed links, and find
+ * which events are stored.
  */
 import type { ClientBase } from 'pg';
 import type { TrackedEvent } from 'kx-events-decorators/contract';
@@ -126,6 +127,38 @@ const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': 
 export function columnText(row: EventRow, name: keyof EventRow): string | null {
   const value = row[name];
   return value === null ? null : String(value);
+}
+
+/**
+ * Heals claimed links, after a batch's events are stored (committed): links every stored
+ * row that claims one of `storedIds`, and each of `claimantIds` (rows just stored with a
+ * claim) whose claimed event is stored by now, unless the link would close a cycle (the
+ * claimed event's own chain reaches the claimant): then the claim stays. Both look-ups go
+ * through the partial index of claims, which holds only the rare unresolved links, so a
+ * batch without claims costs one cheap statement. The claim is re-checked on the row
+ * itself (`e.claimed_previous_event_id = claim.target`), so two consumers healing the same
+ * claim at once link it once. Returns how many claims became links.
+ */
+const HEAL_CLAIMS = `WITH RECURSIVE claim (event_id, target) AS (
+  SELECT c.event_id, c.claimed_previous_event_id FROM events c
+  WHERE c.claimed_previous_event_id = ANY($1::uuid[]) AND c.claimed_previous_event_id IS NOT NULL
+  UNION
+  SELECT c.event_id, c.claimed_previous_event_id FROM events c JOIN events t ON t.event_id = c.claimed_previous_event_id
+  WHERE c.event_id = ANY($2::uuid[]) AND c.claimed_previous_event_id IS NOT NULL
+), ancestor (claimant, event_id, previous_event_id) AS (
+  SELECT claim.event_id, e.event_id, e.previous_event_id FROM claim JOIN events e ON e.event_id = claim.target
+  UNION
+  SELECT a.claimant, e.event_id, e.previous_event_id FROM ancestor a JOIN events e ON e.event_id = a.previous_event_id
+)
+UPDATE events e SET previous_event_id = claim.target, claimed_previous_event_id = NULL
+FROM claim
+WHERE e.event_id = claim.event_id AND e.claimed_previous_event_id = claim.target
+  AND NOT EXISTS (SELECT 1 FROM ancestor a WHERE a.claimant = claim.event_id AND a.event_id = claim.event_id)`;
+
+export async function healClaims(client: ClientBase, storedIds: readonly string[], claimantIds: readonly string[]): Promise<number> {
+  // Named: the server plans it once per connection.
+  const { rowCount } = await client.query({ name: 'kx-events-heal-claims', text: HEAL_CLAIMS, values: [storedIds, claimantIds] });
+  return rowCount ?? 0;
 }
 
 /** Which of these event ids are stored. */

@@ -8,12 +8,14 @@ import type { ClientBase } from 'pg';
 import events from '../schema/0001_events.sql';
 import eventChain from '../schema/0002_event_chain.sql';
 import claimedLinks from '../schema/0003_claimed_links.sql';
+import claimHealing from '../schema/0004_claim_healing.sql';
 
 /** The migrations, in the order they apply. A version is its file name without `.sql`. */
 export const MIGRATIONS: ReadonlyArray<{ readonly version: string; readonly sql: string }> = [
   { version: '0001_events', sql: events },
   { version: '0002_event_chain', sql: eventChain },
   { version: '0003_claimed_links', sql: claimedLinks },
+  { version: '0004_claim_healing', sql: claimHealing },
 ];
 
 /** The table where the runner records what it applied. */
