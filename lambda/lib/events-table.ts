@@ -50,16 +50,32 @@ const COLUMNS: ReadonlyArray<readonly [keyof EventRow, string]> = [
  * never truncated. (Measured against one JSON parameter through json_to_recordset,
  * unnest was about a quarter faster at 1,000 rows.)
  */
-const INSERT_EVENTS = `INSERT INTO events (${COLUMNS.map(([name]) => name).join(', ')})
-SELECT * FROM unnest(${COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')})
-ON CONFLICT (event_id) DO NOTHING
-RETURNING event_id`;
+const INSERT_EVENTS = `WITH stored AS (
+  INSERT INTO events (${COLUMNS.map(([name]) => name).join(', ')})
+  SELECT * FROM unnest(${COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')})
+  ON CONFLICT (event_id) DO NOTHING
+  RETURNING event_id
+)
+SELECT event_id FROM stored
+UNION ALL
+(SELECT NULL FROM events c WHERE c.claimed_previous_event_id = ANY($1::uuid[]) AND c.claimed_previous_event_id IS NOT NULL LIMIT 1)`;
 
-/** Inserts the rows in one statement; returns the ids it inserted (the others were already stored). */
-export async function insertEvents(client: ClientBase, rows: readonly EventRow[]): Promise<Set<string>> {
+/**
+ * Inserts the rows in one statement; returns the ids it inserted (the others were already
+ * stored), and whether a stored row claims one of the rows' events (then their claims are
+ * to be healed: {@link healClaims}). The look-up rides along in the same statement, through
+ * the partial index of claims, so a batch without claims pays nothing more for it.
+ */
+export async function insertEvents(client: ClientBase, rows: readonly EventRow[]): Promise<{ inserted: Set<string>; claimed: boolean }> {
   const columns = COLUMNS.map(([name]) => rows.map((row) => columnText(row, name)));
-  const { rows: inserted } = await client.query<{ event_id: string }>(INSERT_EVENTS, columns);
-  return new Set(inserted.map((row) => row.event_id));
+  const { rows: found } = await client.query<{ event_id: string | null }>(INSERT_EVENTS, columns);
+  const inserted = new Set<string>();
+  let claimed = false;
+  for (const { event_id: id } of found) {
+    if (id === null) claimed = true;
+    else inserted.add(id);
+  }
+  return { inserted, claimed };
 }
 
 /** COPY FROM STDIN, without the package's COPY TO and COPY BOTH, which the bundle does not need. */
@@ -134,10 +150,11 @@ export function columnText(row: EventRow, name: keyof EventRow): string | null {
  * row that claims one of `storedIds`, and each of `claimantIds` (rows just stored with a
  * claim) whose claimed event is stored by now, unless the link would close a cycle (the
  * claimed event's own chain reaches the claimant): then the claim stays. Both look-ups go
- * through the partial index of claims, which holds only the rare unresolved links, so a
- * batch without claims costs one cheap statement. The claim is re-checked on the row
+ * through the partial index of claims, which holds only the rare unresolved links. The claim is re-checked on the row
  * itself (`e.claimed_previous_event_id = claim.target`), so two consumers healing the same
- * claim at once link it once. Returns how many claims became links.
+ * claim at once link it once. Returns how many claims became links. The consumer runs it
+ * only when it may find something: after a COPY, after an INSERT that found a claim on
+ * one of its events, and after storing a claim or a duplicate.
  */
 const HEAL_CLAIMS = `WITH RECURSIVE claim (event_id, target) AS (
   SELECT c.event_id, c.claimed_previous_event_id FROM events c
