@@ -31,6 +31,11 @@ export interface ConsumerSettings extends DatabaseSettings {
   readonly maxReceiveCount: number;
 }
 
+export interface MaintenanceSettings extends DatabaseSettings {
+  /** RETENTION_DAYS: partitions whose events all occurred longer ago are dropped; unset, none is. */
+  readonly retentionDays?: number;
+}
+
 export class ConfigurationError extends Error {
   public override readonly name = 'ConfigurationError';
   constructor(public readonly data: { readonly problems: readonly string[] }) {
@@ -49,6 +54,15 @@ export function consumerSettings(env: Environment): ConsumerSettings {
     ...databaseFields(read),
     deadLetterQueueUrl: read('DEAD_LETTER_QUEUE_URL', undefined, (v) => /^https?:\/\/\S+$/.test(v), 'a queue URL'),
     maxReceiveCount: Number(read('MAX_RECEIVE_COUNT', undefined, (v) => /^[0-9]+$/.test(v) && +v >= 1 && +v <= 1000, 'an integer 1..1000')),
+  }));
+}
+
+export function maintenanceSettings(env: Environment): MaintenanceSettings {
+  return settings(env, (read) => ({
+    ...databaseFields(read),
+    ...(env.RETENTION_DAYS === undefined ? {} : {
+      retentionDays: Number(read('RETENTION_DAYS', undefined, (v) => /^[0-9]+$/.test(v) && +v >= 1, 'a whole number of days, 1 or more')),
+    }),
   }));
 }
 

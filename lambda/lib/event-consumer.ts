@@ -35,9 +35,6 @@ interface Candidate {
   readonly withUnknownFields: boolean;
 }
 
-/** SQLSTATE 23503: the FK refused a link (its target vanished since it was found). */
-const FOREIGN_KEY_VIOLATION = '23503';
-
 /**
  * A batch of at least this many records streams its new events in with COPY, which then
  * costs one more statement to heal claims; a smaller one stores them all with the one
@@ -207,9 +204,6 @@ export class EventConsumer {
           const half = Math.ceil(linked.length / 2);
           await attempt(linked.slice(0, half).map((l) => l.candidate));
           await attempt(linked.slice(half).map((l) => l.candidate));
-        } else if ((err as { code?: string }).code === FOREIGN_KEY_VIOLATION && stored.delete(linked[0].link.previous ?? '')) {
-          // Its predecessor vanished since it was found: it waits again, or on its last receive is stored unlinked.
-          await attempt([linked[0].candidate]);
         } else {
           rejected.push({ record: linked[0].candidate.record, reason: databaseReason(err) });
         }

@@ -40,6 +40,7 @@ export interface PipelineSettings {
   readonly consumerMemorySize: number;
   readonly runtime: lambda.Runtime;
   readonly logRetention: logs.RetentionDays;
+  readonly retention?: Duration;
 }
 
 /** Applies the documented defaults to the props. */
@@ -78,5 +79,6 @@ export function pipelineSettings(props: KxEventsPipelineProps): PipelineSettings
     consumerMemorySize: props.consumerMemorySize ?? 512,
     runtime: props.runtime ?? lambda.Runtime.NODEJS_24_X,
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    retention: props.retention,
   };
 }
