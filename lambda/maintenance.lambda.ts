@@ -12,11 +12,16 @@ import { maintainPartitions, type MaintenanceResult } from './lib/partitions';
 import { logPartitions } from './lib/telemetry';
 
 const settings = maintenanceSettings(process.env);
-// Dropping a partition turns the links into it into claims first: that may take minutes.
-const database = new DatabaseConnection(settings, { applicationName: 'kx-events-maintenance', statementTimeoutMs: 600_000 });
 
 export async function handler(): Promise<MaintenanceResult> {
-  const result = await database.use((client) => maintainPartitions(client, { retentionDays: settings.retentionDays }));
-  logPartitions(result);
-  return result;
+  // A connection a run, closed after it: the next run is an hour away. Dropping a partition
+  // turns the links into it into claims first: a statement may take minutes.
+  const database = new DatabaseConnection(settings, { applicationName: 'kx-events-maintenance', statementTimeoutMs: 600_000 });
+  try {
+    const result = await database.use((client) => maintainPartitions(client, { retentionDays: settings.retentionDays }));
+    logPartitions(result);
+    return result;
+  } finally {
+    await database.end();
+  }
 }

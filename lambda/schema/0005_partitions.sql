@@ -56,22 +56,9 @@ ALTER INDEX idx_events_prev RENAME TO events_legacy_prev;
 ALTER INDEX idx_events_metadata_gin RENAME TO events_legacy_metadata_gin;
 ALTER INDEX idx_events_claimed_prev RENAME TO events_legacy_claimed_prev;
 
+-- The same columns, in the same order, with their types, NOT NULLs and defaults.
 CREATE TABLE events (
-  event_id                  UUID NOT NULL,
-  client_id                 VARCHAR(128) NOT NULL,
-  previous_event_id         UUID NULL,
-  user_id                   VARCHAR(128),
-  entity_id                 VARCHAR(128),
-  entity_type               VARCHAR(48),
-  event_type                VARCHAR(48) NOT NULL,
-  source                    VARCHAR(32),
-  campaign_id               VARCHAR(128),
-  points_awarded            INTEGER,
-  session_id                VARCHAR(128),
-  occurred_at               TIMESTAMPTZ NOT NULL,
-  metadata                  JSONB,
-  created_at                TIMESTAMPTZ NOT NULL DEFAULT now(),
-  claimed_previous_event_id UUID NULL,
+  LIKE events_legacy INCLUDING DEFAULTS,
   CONSTRAINT events_pkey PRIMARY KEY (event_id, occurred_at)
 ) PARTITION BY RANGE (occurred_at);
 

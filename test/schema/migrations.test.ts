@@ -113,7 +113,7 @@ describe('runMigrations', () => {
       await client.query('CREATE TABLE events (x int)');
       await expect(runMigrations(client)).rejects.toMatchObject({ name: 'MigrationError', version: '0001_events', message: expect.stringContaining('"events" already exists') });
       expect((await client.query(`SELECT count(*)::int AS n FROM ${MIGRATIONS_TABLE}`)).rows[0].n).toBe(0);
-      expect((await client.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'")).rows[0].n).toBe(0);
+      expect((await client.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")).rows[0].n).toBe(0);
     } finally {
       await client.end();
     }
