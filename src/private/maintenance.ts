@@ -97,9 +97,11 @@ export class PartitionMaintenance extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       }),
     ];
-    if (props.alarmAction) for (const alarm of this.alarms) {
-      alarm.addAlarmAction(props.alarmAction);
-      alarm.addOkAction(props.alarmAction);
+    if (props.alarmAction) {
+      for (const alarm of this.alarms) {
+        alarm.addAlarmAction(props.alarmAction);
+        alarm.addOkAction(props.alarmAction);
+      }
     }
   }
 }

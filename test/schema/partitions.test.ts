@@ -4,11 +4,11 @@
  * One database for the consumer's tests; each schema test has its own.
  */
 import { randomUUID } from 'crypto';
+import * as path from 'path';
 import type { Client } from 'pg';
 import { MIGRATIONS, runMigrations } from '../../lambda/lib/migrations';
 import { maintainPartitions, PARTITION_DAYS_AHEAD } from '../../lambda/lib/partitions';
 import { withDatabase } from '../../local/postgres';
-import * as path from 'path';
 import { connect, consumerBed, CONSUMER_SOURCE, createDatabaseSecret, dropDatabase, invoke, loadHandler, sqsRecord, trackedEvent, type ConsumerBed } from '../consumer/harness';
 import { freshDatabase } from '../setup/test-bed';
 
