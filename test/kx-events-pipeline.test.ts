@@ -349,6 +349,7 @@ describe('KxEventsPipeline partition maintenance', () => {
     const fn = template.toJSON().Resources[(stack.resolve(pipeline.maintenanceFunction.functionArn) as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0]];
     expect(fn.Properties.Environment.Variables).toEqual({
       AWS_NODEJS_CONNECTION_REUSE_ENABLED: '1',
+      DB_NAME: 'events',
       DB_SECRET_ARN: stack.resolve(pipeline.databaseSecret.secretArn),
       NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
     });
