@@ -110,7 +110,7 @@ project.package.addField('allowScripts', allowScripts);
 // Lambda handlers, bundled by esbuild when the library is built, into assets/.
 // The asset ships in the npm tarball, and so inside the Python and Java packages.
 // ---------------------------------------------------------------------------
-for (const name of ['consumer', 'migrate']) {
+for (const name of ['consumer', 'migrate', 'maintenance']) {
   new awscdk.LambdaFunction(project, {
     entrypoint: `lambda/${name}.lambda.ts`,
     constructFile: `src/private/${name}-function.ts`,

@@ -1,6 +1,7 @@
 /**
  * The local pipeline: what KxEventsPipeline deploys, on one machine. PostgreSQL 16
- * with the schema migrated by the custom resource's runner, the database secret
+ * with the schema migrated by the custom resource's runner and its partitions made
+ * ahead by the maintenance's code, the database secret
  * in Secrets Manager (RDS format), the events queue and its dead-letter queue with
  * the construct's defaults, with fan-out an EventBridge bus and a rule to a subscriber's
  * queue, and the consumer's environment pointed at all of it, ready for the event-source runner. The demo, the end-to-end tests and
@@ -15,6 +16,7 @@ import { EventSourceRunner, type EventSourceMappingSettings } from './runner';
 import { startStandIns, type StandInsOptions } from './stand-ins';
 import { REASON_ATTRIBUTE } from '../lambda/lib/dead-letter-queue';
 import { runMigrations } from '../lambda/lib/migrations';
+import { maintainPartitions } from '../lambda/lib/partitions';
 
 /** The servers (databaseUrl, awsEndpoint) as for the stand-ins; `progress` is told each step as it starts. */
 export interface LocalPipelineOptions extends StandInsOptions {
@@ -111,9 +113,16 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   }
 }
 
-/** Brings the database's schema up to date with the migration runner; returns the versions it applied. */
+/**
+ * Brings the database's schema up to date with the migration runner, then runs the
+ * partitions' maintenance once, as the scheduled function does; returns the versions it applied.
+ */
 export async function migrateDatabase(databaseUrl: string): Promise<string[]> {
-  return withDatabase(databaseUrl, async (client) => (await runMigrations(client)).applied);
+  return withDatabase(databaseUrl, async (client) => {
+    const { applied } = await runMigrations(client);
+    await maintainPartitions(client);
+    return applied;
+  });
 }
 
 /** The secret RDS keeps for a database instance, for the database in `url`. */

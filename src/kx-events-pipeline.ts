@@ -20,12 +20,13 @@ import { createDatabase } from './private/database';
 import { createDatabaseProxy } from './private/database-proxy';
 import { createFanOut } from './private/fan-out';
 import { MAX_DEAD_LETTER_BYTES, MAX_EVENT_BYTES } from './private/message-size';
+import { PartitionMaintenance } from './private/maintenance';
 import { createNetwork } from './private/network';
 import { createPipelineAlarms } from './private/pipeline-alarms';
 import { createPipelineDashboard } from './private/pipeline-dashboard';
 import { pipelineSettings } from './private/pipeline-settings';
 import { addProducer } from './private/producer';
-import { createSchema } from './private/schema';
+import { createSchema, RDS_CA_BUNDLE } from './private/schema';
 import { known, validatePipelineSettings } from './private/validate-pipeline-settings';
 
 /**
@@ -264,6 +265,15 @@ export interface KxEventsPipelineProps {
   readonly logRetention?: logs.RetentionDays;
 
   /**
+   * How long events are kept, in whole days (1 or more). The `events` table has a partition a
+   * day (UTC, on `occurred_at`), and the maintenance function, run every hour, drops each day
+   * whose events all occurred longer ago than this, after turning the links into it into claims.
+   *
+   * @default - events are kept forever
+   */
+  readonly retention?: Duration;
+
+  /**
    * The key that encrypts both queues, a new database's storage, the secrets, the logs and the functions' environments.
    *
    * @default - a new customer-managed key with yearly rotation
@@ -413,6 +423,8 @@ export class KxEventsPipeline extends Construct implements IKxEventsPipeline {
   public readonly eventSourceMapping: lambda.IEventSourceMapping;
   /** The function that creates and upgrades the schema and the roles, on deploy. */
   public readonly migrationFunction: lambda.IFunction;
+  /** The function that makes the `events` table's partitions ahead and drops those past `retention`, every hour. */
+  public readonly maintenanceFunction: lambda.IFunction;
   /** The security group of the consumer and the migration: out on 443 and to the database's port only. */
   public readonly functionSecurityGroup: ec2.ISecurityGroup;
   /** Every alarm the pipeline creates, including those `addProducer` adds. */
@@ -530,6 +542,22 @@ export class KxEventsPipeline extends Construct implements IKxEventsPipeline {
     this.alarmAction = props.alarmTopic ? new cloudwatchActions.SnsAction(props.alarmTopic) : undefined;
     this.alarms = createPipelineAlarms(this, { settings, database, proxy: this.proxy, alarmAction: this.alarmAction });
     this.eventBus = createFanOut(this, { settings, consumer, alarmAction: this.alarmAction });
+    const maintenance = new PartitionMaintenance(this, 'Maintenance', {
+      retention: props.retention,
+      runtime: settings.runtime,
+      vpc: this.vpc,
+      vpcSubnets: network.functionSubnets,
+      securityGroups: [network.functionSecurityGroup],
+      // The migration's: the admin's secret and the events database.
+      environment: { DB_SECRET_ARN: database.adminSecret.secretArn, DB_NAME: settings.databaseName, NODE_EXTRA_CA_CERTS: RDS_CA_BUNDLE },
+      databaseSecret: database.adminSecret,
+      encryptionKey: this.encryptionKey,
+      logGroup: logGroup('MaintenanceLogGroup'),
+      schema: schema.schema,
+      alarmAction: this.alarmAction,
+    });
+    this.maintenanceFunction = maintenance.function;
+    this.alarms.push(...maintenance.alarms);
     if (props.createDashboard ?? true) {
       this.dashboard = createPipelineDashboard(this, database);
     }

@@ -322,7 +322,7 @@ describe('KxEventsPipeline defaults', () => {
   });
 
   test('every public member is set', () => {
-    expect(pipeline.alarms).toHaveLength(10);
+    expect(pipeline.alarms).toHaveLength(12);
     expect(pipeline.eventSourceMapping.eventSourceMappingId).toBeDefined();
     expect(pipeline.migrationFunction.functionArn).toBeDefined();
     expect(pipeline.databaseSecret.secretArn).toBeDefined();
@@ -337,15 +337,38 @@ describe('KxEventsPipeline defaults', () => {
     expect(resourceOf(pipeline.databaseSecret.secretArn).Type).toBe('AWS::SecretsManager::SecretTargetAttachment');
     expect(resourceOf(pipeline.databaseInstance!.instanceIdentifier).Type).toBe('AWS::RDS::DBInstance');
     expect(resourceOf(pipeline.functionSecurityGroup.securityGroupId).Properties.GroupDescription).toMatch(/^kx-events consumer and migration/);
-    expect(pipeline.alarms.map(a => resourceOf(a.alarmArn).Type)).toEqual(Array(10).fill('AWS::CloudWatch::Alarm'));
+    expect(pipeline.alarms.map(a => resourceOf(a.alarmArn).Type)).toEqual(Array(12).fill('AWS::CloudWatch::Alarm'));
+    expect(resourceOf(pipeline.maintenanceFunction.functionArn).Properties.Description).toMatch(/^kx-events: makes the events table's partitions ahead/);
     expect(resourceOf(pipeline.dashboard!.dashboardName).Type).toBe('AWS::CloudWatch::Dashboard');
   });
 });
 
+describe('KxEventsPipeline partition maintenance', () => {
+  test('runs every hour as the admin, with the migration\'s environment, and keeps events forever by default', () => {
+    const { template, pipeline, stack } = pipelineStack();
+    const fn = template.toJSON().Resources[(stack.resolve(pipeline.maintenanceFunction.functionArn) as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0]];
+    expect(fn.Properties.Environment.Variables).toEqual({
+      AWS_NODEJS_CONNECTION_REUSE_ENABLED: '1',
+      DB_NAME: 'events',
+      DB_SECRET_ARN: stack.resolve(pipeline.databaseSecret.secretArn),
+      NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+    });
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 hour)' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'PartitionDaysAhead', Namespace: 'KxEvents', ComparisonOperator: 'LessThanThreshold', Threshold: 1, TreatMissingData: 'breaching',
+    });
+  });
+
+  test('retention becomes RETENTION_DAYS', () => {
+    const { template } = pipelineStack({ retention: Duration.days(90) });
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ RETENTION_DAYS: '90' }) } });
+  });
+});
+
 describe('KxEventsPipeline alarms', () => {
-  test('ten alarms, without actions by default', () => {
+  test('twelve alarms, without actions by default', () => {
     const { template } = pipelineStack();
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 12);
     for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
       expect(alarm.Properties.AlarmActions).toBeUndefined();
       expect(alarm.Properties.OKActions).toBeUndefined();
@@ -797,7 +820,7 @@ describe('KxEventsPipeline producers', () => {
       AlarmActions: [topic],
       OKActions: [topic],
     });
-    expect(pipeline.alarms).toHaveLength(11);
+    expect(pipeline.alarms).toHaveLength(13);
   });
 
   test('the filter matches the line the runtime package writes, and no other of its lines', () => {
@@ -831,7 +854,7 @@ describe('KxEventsPipeline producers', () => {
     const { pipeline, template, annotations } = pipelineStack({}, (p, s) => p.addProducer(producer(s, 'Signup')));
     template.resourceCountIs('AWS::Logs::MetricFilter', 0);
     template.resourceCountIs('Custom::LogRetention', 0);
-    expect(pipeline.alarms).toHaveLength(10);
+    expect(pipeline.alarms).toHaveLength(12);
     annotations.hasWarning('/Events/Signup', Match.stringLikeRegexp('no logGroup of its own, so its unpublished events are not watched: give it a logs.LogGroup'));
   });
 });
@@ -842,7 +865,7 @@ describe('KxEventsPipeline encryption of logs and environments', () => {
 
   test('every log group the pipeline creates is encrypted with the key', () => {
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(6);
+    expect(groups).toHaveLength(7);
     for (const group of groups) expect(group.Properties.KmsKeyId).toEqual(key);
   });
 
@@ -862,7 +885,7 @@ describe('KxEventsPipeline encryption of logs and environments', () => {
   test('every function of the pipeline has its environment encrypted with the key', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Environment: Match.anyValue() } }))
       .filter(fn => !JSON.stringify(fn).includes('RestrictDefaultSG'));
-    expect(functions).toHaveLength(3); // the consumer, the migration and the custom-resource framework's
+    expect(functions).toHaveLength(4); // the consumer, the migration, the maintenance and the custom-resource framework's
     for (const fn of functions) expect(fn.Properties.KmsKeyArn).toEqual(key);
   });
 

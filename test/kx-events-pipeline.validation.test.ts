@@ -48,6 +48,7 @@ describe('KxEventsPipeline fails when', () => {
     ['retentionPeriod is below 60 seconds', { retentionPeriod: Duration.seconds(59) }, 'retentionPeriod: must be from 1 minute to 14 days, got 59 seconds'],
     ['retentionPeriod is above 14 days', { retentionPeriod: Duration.days(15) }, 'retentionPeriod: must be from 1 minute to 14 days, got 15 days'],
     ['deadLetterRetentionPeriod is above 14 days', { deadLetterRetentionPeriod: Duration.days(15) }, 'deadLetterRetentionPeriod: must be from 1 minute to 14 days, got 15 days'],
+    ['retention is not whole days', { retention: Duration.hours(36) }, 'retention: must be a whole number of days, 1 or more (the events table has a partition a day), got 1 day 12 hours'],
     ['retentionPeriod is not whole seconds', { retentionPeriod: Duration.millis(86_400_500) }, 'retentionPeriod: must be a whole number of seconds, got 1 day 500 millis'],
     ['deadLetterRetentionPeriod is not whole seconds', { deadLetterRetentionPeriod: Duration.millis(86_400_500) },
       'deadLetterRetentionPeriod: must be a whole number of seconds, got 1 day 500 millis'],

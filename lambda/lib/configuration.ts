@@ -40,6 +40,11 @@ export interface ConsumerSettings extends DatabaseSettings {
 /** A bus's name, or its ARN, as PutEvents takes it. */
 const EVENT_BUS = /^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/)?[/.\-_A-Za-z0-9]{1,256}$/;
 
+export interface MaintenanceSettings extends DatabaseSettings {
+  /** RETENTION_DAYS: partitions whose events all occurred longer ago are dropped; unset, none is. */
+  readonly retentionDays?: number;
+}
+
 export class ConfigurationError extends Error {
   public override readonly name = 'ConfigurationError';
   constructor(public readonly data: { readonly problems: readonly string[] }) {
@@ -60,6 +65,15 @@ export function consumerSettings(env: Environment): ConsumerSettings {
     maxReceiveCount: Number(read('MAX_RECEIVE_COUNT', undefined, (v) => /^[0-9]+$/.test(v) && +v >= 1 && +v <= 1000, 'an integer 1..1000')),
     eventBusName: read('EVENT_BUS_NAME', '', (v) => v === '' || EVENT_BUS.test(v), 'an event bus name or ARN (unset: no fan-out)') || undefined,
     eventSource: read('EVENT_SOURCE', DEFAULT_EVENT_SOURCE, isEventSource, EVENT_SOURCE_RULE),
+  }));
+}
+
+export function maintenanceSettings(env: Environment): MaintenanceSettings {
+  return settings(env, (read) => ({
+    ...databaseFields(read),
+    ...(env.RETENTION_DAYS === undefined ? {} : {
+      retentionDays: Number(read('RETENTION_DAYS', undefined, (v) => /^[0-9]+$/.test(v) && +v >= 1, 'a whole number of days, 1 or more')),
+    }),
   }));
 }
 

@@ -8,7 +8,7 @@ import type { Client } from 'pg';
 import { DatabaseDeadlineError, isStatementError, type DatabaseConnection } from './database';
 import type { DeadLetter, DeadLetterQueue } from './dead-letter-queue';
 import { MAX_PUT_BYTES, type EventFanOut } from './event-fan-out';
-import { copyEvents, eventRow, findStoredEvents, insertEvents, type EventRow } from './events-table';
+import { copyEvents, eventRow, findStoredEvents, healClaims, insertEvents, type EventRow } from './events-table';
 import { memberText, withMember } from './json-text';
 import { describeError, log, logBatch } from './telemetry';
 import { describeProblems, MAX_METADATA_DEPTH, readTrackedEvent, UNKNOWN_FIELDS_KEY, type TrackedEvent } from 'kx-events-decorators/contract';
@@ -38,8 +38,13 @@ interface Candidate {
   readonly withUnknownFields: boolean;
 }
 
-/** SQLSTATE 23503: the FK refused a link (its target vanished since it was found). */
-const FOREIGN_KEY_VIOLATION = '23503';
+/**
+ * A batch of at least this many records streams its new events in with COPY, which then
+ * costs one more statement to heal claims; a smaller one stores them all with the one
+ * INSERT, which looks claims up itself. COPY takes two round trips and the INSERT one: at
+ * 10 records the round trips are most of the cost, at 100 the streaming wins.
+ */
+const COPY_MIN_RECORDS = 50;
 
 /** Of the invocation's remaining time, this much is left to return batchItemFailures. */
 const RESPONSE_MARGIN_MS = 200;
@@ -85,8 +90,9 @@ export class EventConsumer {
 
   /**
    * Stores the batch's valid events; returns those the database rejected for their own
-   * data. The records are parsed while one COPY streams the new events to the server, so
-   * the server stores while the rest are validated. An event COPY does not take (a repeat,
+   * data. In a batch of COPY_MIN_RECORDS or more, the records are parsed while one COPY
+   * streams the new events to the server, so the server stores while the rest are
+   * validated; a smaller batch goes to the INSERT at once. An event COPY does not take (a repeat,
    * or one whose predecessor is not in the batch), and every event when the server
    * refuses the COPY (an event already stored, or a row it rejects), goes through the one
    * INSERT … ON CONFLICT statement that links, defers and isolates.
@@ -136,16 +142,41 @@ export class EventConsumer {
   private async storeWith(client: Client, batch: Batch, intake: Intake): Promise<Stored> {
     const copied = new Map<string, Candidate>();
     const rejected: DeadLetter[] = [];
-    try {
-      await batch.timed(() => copyEvents(client, newEvents(intake.valid(), copied)));
-    } catch (err) {
-      if (!isStatementError(err)) throw err;
-      copied.clear(); // the COPY stored none of them
+    if (intake.size >= COPY_MIN_RECORDS) {
+      try {
+        await batch.timed(() => copyEvents(client, newEvents(intake.valid(), copied)));
+      } catch (err) {
+        if (!isStatementError(err)) throw err;
+        copied.clear(); // the COPY stored none of them
+      }
+    } else {
+      intake.finish();
     }
     const { representatives, followers } = collapseDuplicates(intake.candidates, copied);
     for (const c of copied.values()) batch.settle(c.record, 'inserted');
-    await this.insert(batch, client, representatives.filter((c) => !copied.has(c.id)), new Set(copied.keys()), rejected);
+    const claimed = await this.insert(batch, client, representatives.filter((c) => !copied.has(c.id)), new Set(copied.keys()), rejected);
+    await this.healClaims(batch, client, representatives, claimed || copied.size > 0);
     return { followers, rejected };
+  }
+
+  /**
+   * Once the batch's events are stored (each statement commits on its own), links the
+   * stored rows that claim one of them, and the claims the batch stored whose event is
+   * stored by now: when `claimed` (a COPY, which cannot look claims up itself, or an
+   * INSERT that found a claim on its events), or when the batch stored a claim or a
+   * duplicate (both rare). A duplicate (a redelivery) counts as a claimant too, so it
+   * repairs a heal that an earlier delivery did not finish.
+   */
+  private async healClaims(batch: Batch, client: Client, representatives: Candidate[], claimed: boolean): Promise<void> {
+    const stored: string[] = [];
+    const claimants: string[] = [];
+    for (const c of representatives) {
+      const outcome = batch.outcome(c.record);
+      if (outcome !== 'inserted' && outcome !== 'duplicate') continue;
+      stored.push(c.id);
+      if (outcome === 'duplicate' || batch.isUnlinked(c.record)) claimants.push(c.id);
+    }
+    if (claimed || claimants.length > 0) await batch.timed(() => healClaims(client, stored, claimants));
   }
 
   /**
@@ -153,8 +184,9 @@ export class EventConsumer {
    * a statement the database refuses for a row's data is split until that row is
    * isolated in `rejected`. `stored` holds events known to be stored.
    */
-  private async insert(batch: Batch, client: Client, candidates: Candidate[], stored: Set<string>, rejected: DeadLetter[]): Promise<void> {
-    if (candidates.length === 0) return;
+  private async insert(batch: Batch, client: Client, candidates: Candidate[], stored: Set<string>, rejected: DeadLetter[]): Promise<boolean> {
+    if (candidates.length === 0) return false;
+    let claimed = false;
     const ids = new Set(candidates.map((c) => c.id));
     const outside = [...new Set(candidates.flatMap((c) => (c.previous && !ids.has(c.previous) && !stored.has(c.previous) ? [c.previous] : [])))];
     if (outside.length > 0) for (const id of await batch.timed(() => findStoredEvents(client, outside))) stored.add(id);
@@ -165,7 +197,8 @@ export class EventConsumer {
       if (linked.length === 0) return;
       try {
         const eventRows = linked.map(({ candidate, link }) => eventRow(candidate.event, link, candidate.metadata));
-        const inserted = await batch.timed(() => insertEvents(client, eventRows));
+        const { inserted, claimed: found } = await batch.timed(() => insertEvents(client, eventRows));
+        claimed ||= found;
         for (const { candidate, link } of linked) {
           stored.add(candidate.id);
           batch.settle(candidate.record, inserted.has(candidate.id) ? 'inserted' : 'duplicate', link.claimed !== null);
@@ -177,15 +210,13 @@ export class EventConsumer {
           const half = Math.ceil(linked.length / 2);
           await attempt(linked.slice(0, half).map((l) => l.candidate));
           await attempt(linked.slice(half).map((l) => l.candidate));
-        } else if ((err as { code?: string }).code === FOREIGN_KEY_VIOLATION && stored.delete(linked[0].link.previous ?? '')) {
-          // Its predecessor vanished since it was found: it waits again, or on its last receive is stored unlinked.
-          await attempt([linked[0].candidate]);
         } else {
           rejected.push({ record: linked[0].candidate.record, reason: databaseReason(err) });
         }
       }
     };
     await attempt(ordered);
+    return claimed;
   }
 
   /**
@@ -257,11 +288,14 @@ class Intake {
   withUnknownFields = 0;
   /** Resolves when the last record is parsed. */
   readonly parsed: Promise<void>;
+  /** How many records the batch holds. */
+  readonly size: number;
   private next = 0;
   private allParsed!: () => void;
 
   constructor(private readonly records: readonly SQSRecord[], private readonly maxReceiveCount: number) {
     this.parsed = new Promise((resolve) => { this.allParsed = resolve; });
+    this.size = records.length;
     if (records.length === 0) this.allParsed();
   }
 
@@ -504,6 +538,11 @@ class Batch {
 
   outcome(record: SQSRecord): Outcome | undefined {
     return this.outcomes.get(record);
+  }
+
+  /** The message's event was stored without its link, the claim kept. */
+  isUnlinked(record: SQSRecord): boolean {
+    return this.unlinked.has(record);
   }
 
   async timed<T>(statement: () => Promise<T>): Promise<T> {

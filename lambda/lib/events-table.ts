@@ -1,6 +1,7 @@
 /**
  * The consumer's statements on the `events` table: stream new rows in with COPY,
- * insert rows in one statement that skips stored ones, and find which events are stored.
+ * insert rows in one statement that skips stored ones, heal claimed links, and find
+ * which events are stored.
  */
 import type { ClientBase } from 'pg';
 import type { TrackedEvent } from 'kx-events-decorators/contract';
@@ -47,18 +48,35 @@ const COLUMNS: ReadonlyArray<readonly [keyof EventRow, string]> = [
  * for any number of rows (14 parameters, far from the 65,535 limit). Text is
  * assigned to the VARCHAR columns, so a value over a column's limit is an error,
  * never truncated. (Measured against one JSON parameter through json_to_recordset,
- * unnest was about a quarter faster at 1,000 rows.)
+ * unnest was about a quarter faster at 1,000 rows.) A row already stored meets its
+ * primary key, (event_id, occurred_at): a redelivery carries the same occurred_at.
  */
-const INSERT_EVENTS = `INSERT INTO events (${COLUMNS.map(([name]) => name).join(', ')})
-SELECT * FROM unnest(${COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')})
-ON CONFLICT (event_id) DO NOTHING
-RETURNING event_id`;
+const INSERT_EVENTS = `WITH stored AS (
+  INSERT INTO events (${COLUMNS.map(([name]) => name).join(', ')})
+  SELECT * FROM unnest(${COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')})
+  ON CONFLICT DO NOTHING
+  RETURNING event_id
+)
+SELECT event_id FROM stored
+UNION ALL
+(SELECT NULL FROM events c WHERE c.claimed_previous_event_id = ANY($1::uuid[]) AND c.claimed_previous_event_id IS NOT NULL LIMIT 1)`;
 
-/** Inserts the rows in one statement; returns the ids it inserted (the others were already stored). */
-export async function insertEvents(client: ClientBase, rows: readonly EventRow[]): Promise<Set<string>> {
+/**
+ * Inserts the rows in one statement; returns the ids it inserted (the others were already
+ * stored), and whether a stored row claims one of the rows' events (then their claims are
+ * to be healed: {@link healClaims}). The look-up rides along in the same statement, through
+ * the partial index of claims, so a batch without claims pays nothing more for it.
+ */
+export async function insertEvents(client: ClientBase, rows: readonly EventRow[]): Promise<{ inserted: Set<string>; claimed: boolean }> {
   const columns = COLUMNS.map(([name]) => rows.map((row) => columnText(row, name)));
-  const { rows: inserted } = await client.query<{ event_id: string }>(INSERT_EVENTS, columns);
-  return new Set(inserted.map((row) => row.event_id));
+  const { rows: found } = await client.query<{ event_id: string | null }>(INSERT_EVENTS, columns);
+  const inserted = new Set<string>();
+  let claimed = false;
+  for (const { event_id: id } of found) {
+    if (id === null) claimed = true;
+    else inserted.add(id);
+  }
+  return { inserted, claimed };
 }
 
 /** COPY FROM STDIN, without the package's COPY TO and COPY BOTH, which the bundle does not need. */
@@ -126,6 +144,39 @@ const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': 
 export function columnText(row: EventRow, name: keyof EventRow): string | null {
   const value = row[name];
   return value === null ? null : String(value);
+}
+
+/**
+ * Heals claimed links, after a batch's events are stored (committed): links every stored
+ * row that claims one of `storedIds`, and each of `claimantIds` (rows just stored with a
+ * claim) whose claimed event is stored by now, unless the link would close a cycle (the
+ * claimed event's own chain reaches the claimant): then the claim stays. Both look-ups go
+ * through the partial index of claims, which holds only the rare unresolved links. The claim is re-checked on the row
+ * itself (`e.claimed_previous_event_id = claim.target`), so two consumers healing the same
+ * claim at once link it once. Returns how many claims became links. The consumer runs it
+ * only when it may find something: after a COPY, after an INSERT that found a claim on
+ * one of its events, and after storing a claim or a duplicate.
+ */
+const HEAL_CLAIMS = `WITH RECURSIVE claim (event_id, target) AS (
+  SELECT c.event_id, c.claimed_previous_event_id FROM events c
+  WHERE c.claimed_previous_event_id = ANY($1::uuid[]) AND c.claimed_previous_event_id IS NOT NULL
+  UNION
+  SELECT c.event_id, c.claimed_previous_event_id FROM events c JOIN events t ON t.event_id = c.claimed_previous_event_id
+  WHERE c.event_id = ANY($2::uuid[]) AND c.claimed_previous_event_id IS NOT NULL
+), ancestor (claimant, event_id, previous_event_id) AS (
+  SELECT claim.event_id, e.event_id, e.previous_event_id FROM claim JOIN events e ON e.event_id = claim.target
+  UNION
+  SELECT a.claimant, e.event_id, e.previous_event_id FROM ancestor a JOIN events e ON e.event_id = a.previous_event_id
+)
+UPDATE events e SET previous_event_id = claim.target, claimed_previous_event_id = NULL
+FROM claim
+WHERE e.event_id = claim.event_id AND e.claimed_previous_event_id = claim.target
+  AND NOT EXISTS (SELECT 1 FROM ancestor a WHERE a.claimant = claim.event_id AND a.event_id = claim.event_id)`;
+
+export async function healClaims(client: ClientBase, storedIds: readonly string[], claimantIds: readonly string[]): Promise<number> {
+  // Named: the server plans it once per connection.
+  const { rowCount } = await client.query({ name: 'kx-events-heal-claims', text: HEAL_CLAIMS, values: [storedIds, claimantIds] });
+  return rowCount ?? 0;
 }
 
 /** Which of these event ids are stored. */

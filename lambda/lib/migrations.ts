@@ -8,12 +8,16 @@ import type { ClientBase } from 'pg';
 import events from '../schema/0001_events.sql';
 import eventChain from '../schema/0002_event_chain.sql';
 import claimedLinks from '../schema/0003_claimed_links.sql';
+import claimHealing from '../schema/0004_claim_healing.sql';
+import partitions from '../schema/0005_partitions.sql';
 
 /** The migrations, in the order they apply. A version is its file name without `.sql`. */
 export const MIGRATIONS: ReadonlyArray<{ readonly version: string; readonly sql: string }> = [
   { version: '0001_events', sql: events },
   { version: '0002_event_chain', sql: eventChain },
   { version: '0003_claimed_links', sql: claimedLinks },
+  { version: '0004_claim_healing', sql: claimHealing },
+  { version: '0005_partitions', sql: partitions },
 ];
 
 /** The table where the runner records what it applied. */
@@ -30,11 +34,12 @@ export class MigrationError extends Error {
 }
 
 /**
- * Applies the migrations that the database has not recorded yet, each in its own
+ * Applies the migrations (all of them, or the first few, as an older release would)
+ * that the database has not recorded yet, each in its own
  * transaction with its record. Idempotent, and safe when several run at once: they
  * queue on a session-level advisory lock, and each sees what the previous one applied.
  */
-export async function runMigrations(client: ClientBase): Promise<{ applied: string[] }> {
+export async function runMigrations(client: ClientBase, migrations = MIGRATIONS): Promise<{ applied: string[] }> {
   await client.query(`SELECT pg_advisory_lock(${MIGRATION_LOCK})`);
   try {
     await client.query(`CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
@@ -44,7 +49,7 @@ export async function runMigrations(client: ClientBase): Promise<{ applied: stri
     const { rows } = await client.query<{ version: string }>(`SELECT version FROM ${MIGRATIONS_TABLE}`);
     const done = new Set(rows.map((row) => row.version));
     const applied: string[] = [];
-    for (const migration of MIGRATIONS.filter((m) => !done.has(m.version))) {
+    for (const migration of migrations.filter((m) => !done.has(m.version))) {
       try {
         await client.query('BEGIN');
         await client.query(migration.sql);

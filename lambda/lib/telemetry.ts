@@ -5,6 +5,7 @@
  * is both the summary and CloudWatch's metrics of the same counts.
  */
 import { CONSUMER_METRICS, CONSUMER_METRICS_DIMENSION, CONSUMER_METRICS_NAMESPACE } from '../../src/private/consumer-metrics';
+import { PARTITION_DAYS_AHEAD_METRIC } from '../../src/private/maintenance-metrics';
 import { writeRecord, type LogLevel } from 'kx-events-decorators/log';
 
 export { describeError } from 'kx-events-decorators/log';
@@ -63,3 +64,17 @@ export function logBatch(counts: BatchCounts): void {
   });
 }
 
+
+/** The maintenance's one line a run; PartitionDaysAhead is also its metric, under the function's name. */
+export function logPartitions(result: { readonly created: number; readonly dropped: readonly string[]; readonly daysAhead: number }): void {
+  log('INFO', 'partitions', {
+    created: result.created,
+    dropped: result.dropped,
+    [PARTITION_DAYS_AHEAD_METRIC]: result.daysAhead,
+    [CONSUMER_METRICS_DIMENSION]: FUNCTION_NAME,
+    _aws: {
+      Timestamp: Date.now(),
+      CloudWatchMetrics: [{ Namespace: CONSUMER_METRICS_NAMESPACE, Dimensions: [[CONSUMER_METRICS_DIMENSION]], Metrics: [{ Name: PARTITION_DAYS_AHEAD_METRIC, Unit: 'Count' }] }],
+    },
+  });
+}

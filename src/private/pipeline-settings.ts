@@ -45,6 +45,7 @@ export interface PipelineSettings {
   readonly fanOutEnabled: boolean;
   readonly eventBus?: events.IEventBus;
   readonly eventSource: string;
+  readonly retention?: Duration;
 }
 
 /** Applies the documented defaults to the props. */
@@ -86,5 +87,6 @@ export function pipelineSettings(props: KxEventsPipelineProps): PipelineSettings
     fanOutEnabled: props.fanOutEnabled ?? props.eventBus !== undefined,
     eventBus: props.eventBus,
     eventSource: props.eventSource ?? DEFAULT_EVENT_SOURCE,
+    retention: props.retention,
   };
 }

@@ -104,6 +104,12 @@ export function validatePipelineSettings(constructPath: string, s: PipelineSetti
       problem('backupRetention', 'a whole number of days from 0 to 35', s.backupRetention.toHumanString());
     }
   }
+  if (s.retention && known(s.retention)) {
+    const days = s.retention.toDays({ integral: false });
+    if (!Number.isInteger(days) || days < 1) {
+      problem('retention', 'a whole number of days, 1 or more (the events table has a partition a day)', s.retention.toHumanString());
+    }
+  }
   if (known(s.monitoringInterval) && !MONITORING_INTERVALS.includes(s.monitoringInterval.toSeconds({ integral: false }))) {
     problem('monitoringInterval', `one of ${MONITORING_INTERVALS.join(', ')} seconds (0 turns Enhanced Monitoring off)`, s.monitoringInterval.toHumanString());
   }

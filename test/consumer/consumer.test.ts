@@ -155,7 +155,8 @@ describe.each([
       const fresh = Array.from({ length: 9 }, () => trackedEvent());
       const second = await invoke(bed.handler, [...fresh, events[7]].map((e) => sqsRecord(JSON.stringify(e))));
       expect(second.summary).toMatchObject({ received: 10, inserted: 9, duplicates: 1 });
-      expect(await statements()).toEqual([{ verb: 'INSERT', row_count: 9 }]);
+      // The INSERT, in a WITH that also looks up claims on its events.
+      expect(await statements()).toEqual([{ verb: 'WITH', row_count: 9 }]);
     } finally {
       await client.end();
     }
@@ -177,29 +178,7 @@ describe.each([
 
     const dead = await drainQueue(bed.deadLetterQueueUrl, 1);
     expect(dead.map((m) => m.Body)).toEqual([records[0].body]);
-    expect(dead[0].MessageAttributes![REASON_ATTRIBUTE].StringValue).toMatch(/^database: new row for relation "events" violates check constraint "no_poison" \(SQLSTATE 23514/);
-  });
-
-  test('a predecessor deleted after it was found: the follower waits, or on its last receive is stored unlinked, never dead-lettered', async () => {
-    const first = trackedEvent();
-    const second = trackedEvent();
-    expect((await invoke(bed.handler, [sqsRecord(JSON.stringify(first)), sqsRecord(JSON.stringify(second))])).failures).toEqual([]);
-    await withDatabase(bed.databaseUrl, async (client) => {
-      // The row a 'vanishing' event links to is deleted as it is inserted, as a concurrent clean-up would: the FK refuses the link.
-      await client.query(`CREATE FUNCTION vanish_previous() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN DELETE FROM events WHERE event_id = NEW.previous_event_id; RETURN NEW; END $$`);
-      await client.query(`CREATE TRIGGER vanish_previous BEFORE INSERT ON events FOR EACH ROW
-        WHEN (NEW.event_type = 'vanishing') EXECUTE FUNCTION vanish_previous()`);
-    });
-    const waits = sqsRecord(JSON.stringify(trackedEvent({ eventType: 'vanishing', previousEventId: first.eventId })), { receiveCount: 1 });
-    const last = trackedEvent({ eventType: 'vanishing', previousEventId: second.eventId });
-    const result = await invoke(bed.handler, [waits, sqsRecord(JSON.stringify(last), { receiveCount: 3 })]);
-
-    expect(result.failures).toEqual([waits.messageId]);
-    expect(result.summary).toEqual({ received: 2, inserted: 1, duplicates: 0, invalid: 0, deferred: 1, failed: 0, unlinked: 1 });
-    const rows = await storedRows(bed.databaseUrl);
-    // The refused statement took its deletion with it: the predecessor is still stored, so the claim was healed into the link.
-    expect(rows.get(last.eventId as string)).toMatchObject({ previous_event_id: second.eventId, claimed_previous_event_id: null });
+    expect(dead[0].MessageAttributes![REASON_ATTRIBUTE].StringValue).toMatch(/^database: new row for relation "events[^"]*" violates check constraint "no_poison" \(SQLSTATE 23514/);
   });
 });
 

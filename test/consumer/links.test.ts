@@ -94,8 +94,8 @@ describe('consumer links', () => {
     expect(lastReceive.summary).toMatchObject({ inserted: 2, unlinked: 2 });
     for (const s of successors) expect((await links()).get(s.eventId as string)).toEqual({ previous: null, claimed: s.previousEventId });
 
-    // The first predecessor in a batch of new events (COPY), the second beside a stored event (INSERT … ON CONFLICT).
-    expect((await invoke(handler, [record(first), record(trackedEvent())])).failures).toEqual([]);
+    // The first predecessor in a batch of 50 new events (COPY), the second beside a stored event (INSERT … ON CONFLICT).
+    expect((await invoke(handler, [record(first), ...Array.from({ length: 49 }, () => record(trackedEvent()))])).failures).toEqual([]);
     expect((await invoke(handler, [record(second), record(successors[0], 2)])).summary).toMatchObject({ inserted: 1, duplicates: 1 });
 
     const stored = await links();
