@@ -1,6 +1,7 @@
 /**
  * The consumer Lambda: SQS batches of tracked events into PostgreSQL, with
- * ReportBatchItemFailures. Configured by DB_SECRET_ARN, DB_SSL_MODE,
+ * ReportBatchItemFailures. Configured by DB_SECRET_ARN (the writer role's secret),
+ * DB_SSL_MODE, DB_HOST, DB_PORT and DB_NAME (optional, instead of the secret's),
  * DEAD_LETTER_QUEUE_URL and MAX_RECEIVE_COUNT; a bad setting stops the container at start.
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
@@ -8,12 +9,14 @@ import { consumerSettings } from './lib/configuration';
 import { DatabaseConnection } from './lib/database';
 import { DeadLetterQueue } from './lib/dead-letter-queue';
 import { EventConsumer } from './lib/event-consumer';
+import { WRITER_STATEMENT_TIMEOUT_MS } from './lib/roles';
 
 const settings = consumerSettings(process.env);
 const consumer = new EventConsumer({
-  // A batch's statements take milliseconds; 20 s means the database is in trouble, and the
-  // batch is better retried. Each invocation's own deadline may come sooner.
-  database: new DatabaseConnection(settings, { applicationName: 'kx-events-consumer', statementTimeoutMs: 20_000 }),
+  // The writer role's own settings cancel a statement after 20 s (the database is in trouble, and the
+  // batch is better retried) and name the session: no startup parameter, no SET, nothing RDS Proxy pins
+  // on. Each invocation's own deadline may come sooner.
+  database: new DatabaseConnection(settings, { statementTimeoutMs: WRITER_STATEMENT_TIMEOUT_MS }),
   deadLetterQueue: new DeadLetterQueue(settings.deadLetterQueueUrl),
   maxReceiveCount: settings.maxReceiveCount,
 });

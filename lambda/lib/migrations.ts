@@ -31,10 +31,11 @@ export class MigrationError extends Error {
 
 /**
  * Applies the migrations that the database has not recorded yet, each in its own
- * transaction with its record. Idempotent, and safe when several run at once: they
- * queue on a session-level advisory lock, and each sees what the previous one applied.
+ * transaction with its record, then `afterwards` (the roles, on every run). Idempotent,
+ * and safe when several run at once: they queue on a session-level advisory lock, and
+ * each sees what the previous one applied.
  */
-export async function runMigrations(client: ClientBase): Promise<{ applied: string[] }> {
+export async function runMigrations(client: ClientBase, afterwards?: (client: ClientBase) => Promise<void>): Promise<{ applied: string[] }> {
   await client.query(`SELECT pg_advisory_lock(${MIGRATION_LOCK})`);
   try {
     await client.query(`CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
@@ -56,6 +57,7 @@ export async function runMigrations(client: ClientBase): Promise<{ applied: stri
       }
       applied.push(migration.version);
     }
+    await afterwards?.(client);
     return { applied };
   } finally {
     await client.query(`SELECT pg_advisory_unlock(${MIGRATION_LOCK})`).catch(() => undefined);
