@@ -122,7 +122,8 @@ async function main(): Promise<void> {
   process.once('SIGINT', stop);
   try {
     const { queues } = pipeline;
-    say(`schema: ${pipeline.appliedMigrations.length ? `applied ${pipeline.appliedMigrations.join(', ')}` : 'already current'}`);
+    say(`schema: ${pipeline.appliedMigrations.length ? `applied ${pipeline.appliedMigrations.join(', ')}` : 'already current'}, as the admin`);
+    say(`roles: the consumer logs in as ${pipeline.roles.writer} (SELECT, INSERT, UPDATE of the two link columns); ${pipeline.roles.reader} may SELECT`);
     say(`queue ${queues.queueUrl}: construct defaults (visibility 300 s, redrive to the DLQ after ${queues.maxReceiveCount} receives)`);
     const subscriber = pipeline.subscriber!;
     say(`fan-out to the bus ${subscriber.eventBusName}; a rule (${JSON.stringify(subscriber.eventPattern)}) sends its events to ${subscriber.queueUrl}`);

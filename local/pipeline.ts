@@ -1,18 +1,19 @@
 /**
- * The local pipeline: what KxEventsPipeline deploys, on one machine. PostgreSQL 16
- * with the schema migrated by the custom resource's runner and its partitions made
- * ahead by the maintenance's code, the database secret
- * in Secrets Manager (RDS format), the events queue and its dead-letter queue with
- * the construct's defaults, with fan-out an EventBridge bus and a rule to a subscriber's
- * queue, and the consumer's environment pointed at all of it, ready for the event-source runner. The demo, the end-to-end tests and
+ * The local pipeline: what KxEventsPipeline deploys, on one machine. PostgreSQL 16,
+ * the admin, writer and reader secrets in Secrets Manager (RDS format), the schema and
+ * the roles applied by the bundled migration (a Create, as the admin), the partitions made
+ * ahead by the maintenance's code, the events queue and its dead-letter queue with the
+ * construct's defaults, with fan-out an EventBridge bus and a rule to a subscriber's queue,
+ * and the consumer's environment pointed at all of it, with the writer's secret, ready for
+ * the event-source runner. The demo, the end-to-end tests and
  * bench/pipeline all start it here.
  */
-import { randomUUID } from 'crypto';
+import { randomBytes, randomUUID } from 'crypto';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createQueuePair, createSubscriber, type QueuePair, type QueuePairOptions, type Subscriber, type SubscriberOptions } from './aws';
 import { withDatabase } from './postgres';
-import { EventSourceRunner, type EventSourceMappingSettings } from './runner';
+import { EventSourceRunner, invokeFunction, MIGRATE_BUNDLE, type EventSourceMappingSettings } from './runner';
 import { startStandIns, type StandInsOptions } from './stand-ins';
 import { REASON_ATTRIBUTE } from '../lambda/lib/dead-letter-queue';
 import { runMigrations } from '../lambda/lib/migrations';
@@ -37,6 +38,11 @@ export interface LocalPipeline {
   readonly subscriber?: Subscriber;
   /** The migrations this start applied (none when the schema was current). */
   readonly appliedMigrations: readonly string[];
+  /**
+   * The roles the migration made, named after this pipeline (roles are the server's, and
+   * pipelines may share one), dropped by stop(). The consumer logs in as the writer.
+   */
+  readonly roles: { readonly writer: string; readonly reader: string };
   /** The consumer's environment, as the construct sets it, pointed at the local stand-ins. */
   readonly consumerEnvironment: Readonly<Record<string, string>>;
   readonly sqs: SQSClient;
@@ -66,20 +72,44 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     stops.push(() => standIns.stop());
     const { databaseUrl, awsEndpoint } = standIns;
 
-    progress('applying the schema migrations');
-    const appliedMigrations = await migrateDatabase(databaseUrl);
-
-    const name = `${options.name ?? 'kx-events'}-${randomUUID().slice(0, 8)}`;
-    progress(`storing the database secret and creating the queue and its dead-letter queue${options.fanOut ? ', the event bus and a subscriber\'s rule and queue' : ''}`);
+    const suffix = randomUUID().slice(0, 8);
+    const name = `${options.name ?? 'kx-events'}-${suffix}`;
+    const roles = { writer: `kx_events_writer_${suffix}`, reader: `kx_events_reader_${suffix}` };
+    progress(`storing the admin, writer and reader secrets, and creating the queue and its dead-letter queue${options.fanOut ? ', the event bus and a subscriber\'s rule and queue' : ''}`);
     const sqs = new SQSClient({});
     const secretsManager = new SecretsManagerClient({});
-    const [{ ARN: secretArn }, queues, subscriber] = await Promise.all([
-      secretsManager.send(new CreateSecretCommand({ Name: `${name}/database`, SecretString: JSON.stringify(rdsSecret(databaseUrl)) })),
+    const storeSecret = async (role: string, secret: Record<string, string | number>) =>
+      (await secretsManager.send(new CreateSecretCommand({ Name: `${name}/${role}`, SecretString: JSON.stringify(secret) }))).ARN!;
+    const admin = rdsSecret(databaseUrl);
+    const roleSecret = (username: string) => ({ ...admin, username, password: randomBytes(18).toString('base64url') });
+    const [adminSecretArn, writerSecretArn, readerSecretArn, queues, subscriber] = await Promise.all([
+      storeSecret('admin', admin),
+      storeSecret('writer', roleSecret(roles.writer)),
+      storeSecret('reader', roleSecret(roles.reader)),
       createQueuePair(sqs, name, options.queue),
       options.fanOut ? createSubscriber(sqs, name, options.fanOut) : undefined,
     ]);
+
+    progress('applying the schema migrations and the roles, as the admin');
+    const migrated = await invokeFunction({
+      bundle: MIGRATE_BUNDLE,
+      functionName: 'kx-events-migrate',
+      endpoint: awsEndpoint,
+      environment: { DB_SECRET_ARN: adminSecretArn, DB_WRITER_SECRET_ARN: writerSecretArn, DB_READER_SECRET_ARN: readerSecretArn, DB_SSL_MODE: 'disable' },
+      event: schemaCreateEvent(),
+      timeoutMs: 60_000,
+    }) as { Data: { Applied: string } };
+    const appliedMigrations = migrated.Data.Applied.split(',').filter(Boolean);
+    progress('making the partitions ahead, as the maintenance does');
+    await withDatabase(databaseUrl, (client) => maintainPartitions(client));
+    // The roles go with the pipeline, unless the server is down by then (a test stopped it).
+    stops.push(() => withDatabase(databaseUrl, async (c) => {
+      await c.query(`DROP OWNED BY ${roles.writer}, ${roles.reader}; DROP ROLE ${roles.writer}, ${roles.reader}`);
+    }).catch((err) => {
+      if ((err as { code?: string }).code !== 'ECONNREFUSED') throw err;
+    }));
     const consumerEnvironment: Record<string, string> = {
-      DB_SECRET_ARN: secretArn!,
+      DB_SECRET_ARN: writerSecretArn,
       DB_SSL_MODE: 'disable',
       DEAD_LETTER_QUEUE_URL: queues.deadLetterQueueUrl,
       MAX_RECEIVE_COUNT: String(queues.maxReceiveCount),
@@ -95,6 +125,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       queues,
       subscriber,
       appliedMigrations,
+      roles,
       consumerEnvironment,
       sqs,
       runner: (settings = {}) => {
@@ -114,7 +145,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
 }
 
 /**
- * Brings the database's schema up to date with the migration runner, then runs the
+ * Brings the database's schema up to date with the migration runner (no roles), then runs the
  * partitions' maintenance once, as the scheduled function does; returns the versions it applied.
  */
 export async function migrateDatabase(databaseUrl: string): Promise<string[]> {
@@ -123,6 +154,20 @@ export async function migrateDatabase(databaseUrl: string): Promise<string[]> {
     await maintainPartitions(client);
     return applied;
   });
+}
+
+/** The Create request CloudFormation sends the schema's custom resource, through the Provider framework. */
+function schemaCreateEvent(): Record<string, unknown> {
+  return {
+    RequestType: 'Create',
+    ServiceToken: 'arn:aws:lambda:us-east-1:000000000000:function:kx-events-schema-provider',
+    ResponseURL: 'http://127.0.0.1/unused',
+    StackId: 'arn:aws:cloudformation:us-east-1:000000000000:stack/kx-events-local/local',
+    RequestId: randomUUID(),
+    LogicalResourceId: 'Schema',
+    ResourceType: 'Custom::KxEventsSchema',
+    ResourceProperties: { ServiceToken: 'arn:aws:lambda:us-east-1:000000000000:function:kx-events-schema-provider' },
+  };
 }
 
 /** The secret RDS keeps for a database instance, for the database in `url`. */

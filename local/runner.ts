@@ -19,13 +19,16 @@ import {
   DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient,
   type Message, type MessageAttributeValue,
 } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent, SQSMessageAttribute, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
+import type { SQSBatchResponse, SQSMessageAttribute, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
+import { LOCAL_REGION } from './aws';
 import type { ContainerReply, InvocationError, InvokeRequest } from './lambda-container';
 import { PROJECT_ROOT } from './moto';
 import type { BatchCounts } from '../lambda/lib/telemetry';
 
 /** The consumer as the library ships it: the esbuild bundle in the construct's asset. */
 export const CONSUMER_BUNDLE = path.join(PROJECT_ROOT, 'assets', 'lambda', 'consumer.lambda', 'index.js');
+/** The migration (the schema custom resource's handler), as the library ships it. */
+export const MIGRATE_BUNDLE = path.join(PROJECT_ROOT, 'assets', 'lambda', 'migrate.lambda', 'index.js');
 /** Node 24, the deployed runtime's major, from the `node` npm package. */
 export const NODE_24 = path.join(PROJECT_ROOT, 'node_modules', 'node', 'bin', 'node');
 const CONTAINER = path.join(__dirname, 'lambda-container.ts');
@@ -296,25 +299,7 @@ export class EventSourceRunner extends EventEmitter<EventSourceRunnerEvents> {
     const [region, account] = options.queueArn.split(':').slice(3, 5);
     this.sqs = new SQSClient({ endpoint, region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
     const bundle = options.bundle ?? CONSUMER_BUNDLE;
-    const environment = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      LANG: 'en_US.UTF-8',
-      TZ: ':UTC',
-      AWS_REGION: region,
-      AWS_DEFAULT_REGION: region,
-      AWS_ENDPOINT_URL: endpoint,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
-      AWS_LAMBDA_FUNCTION_NAME: FUNCTION_NAME,
-      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(MEMORY_SIZE_MB),
-      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${FUNCTION_NAME}`,
-      KX_LOCAL_FUNCTION_ARN: `arn:aws:lambda:${region}:${account}:function:${FUNCTION_NAME}`,
-      LAMBDA_TASK_ROOT: path.dirname(bundle),
-      _HANDLER: `index.${HANDLER_EXPORT}`,
-      ...options.environment,
-    };
+    const environment = functionEnvironment({ bundle, functionName: FUNCTION_NAME, region, account, endpoint, environment: options.environment });
     this.containers = Array.from({ length: this.settings.maxConcurrency }, (_, slot) => new WarmContainer({
       slot,
       bundle,
@@ -504,6 +489,61 @@ export class EventSourceRunner extends EventEmitter<EventSourceRunnerEvents> {
   }
 }
 
+interface FunctionEnvironmentOptions {
+  readonly bundle: string;
+  readonly functionName: string;
+  readonly region: string;
+  readonly account: string;
+  /** The local AWS stand-in. */
+  readonly endpoint: string;
+  /** The function's own variables, as the construct sets them. */
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+/** The environment of a function's container, as Lambda sets it, pointed at the local AWS stand-in. */
+function functionEnvironment(options: FunctionEnvironmentOptions): Record<string, string> {
+  const { bundle, functionName, region, account, endpoint } = options;
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    LANG: 'en_US.UTF-8',
+    TZ: ':UTC',
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+    AWS_LAMBDA_FUNCTION_NAME: functionName,
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(MEMORY_SIZE_MB),
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName}`,
+    KX_LOCAL_FUNCTION_ARN: `arn:aws:lambda:${region}:${account}:function:${functionName}`,
+    LAMBDA_TASK_ROOT: path.dirname(bundle),
+    _HANDLER: `index.${HANDLER_EXPORT}`,
+    ...options.environment,
+  };
+}
+
+export interface FunctionInvocation extends Omit<FunctionEnvironmentOptions, 'account' | 'region'> {
+  readonly event: unknown;
+  readonly timeoutMs: number;
+  /** Each line the function writes. */
+  readonly onLog?: (line: FunctionLogLine) => void;
+}
+
+/** Runs a bundled function once, in a container of its own on Node 24, as Lambda would; resolves to its result, or rejects with its error. */
+export async function invokeFunction(invocation: FunctionInvocation): Promise<unknown> {
+  const environment = functionEnvironment({ ...invocation, region: LOCAL_REGION, account: '000000000000' });
+  const container = new WarmContainer({ slot: 0, bundle: invocation.bundle, environment, onLog: invocation.onLog ?? (() => undefined) });
+  try {
+    const outcome = await container.invoke(invocation.event, invocation.timeoutMs, () => undefined);
+    if (outcome.kind !== 'result') throw Object.assign(new Error(`${invocation.functionName}: ${outcome.error.name}: ${outcome.error.message}`), { cause: outcome.error });
+    return outcome.result;
+  } finally {
+    await container.stop();
+  }
+}
+
 type ContainerResult =
   | { kind: 'result'; pid: number; result: unknown; handlerMs: number; error?: undefined }
   | { kind: 'error'; pid: number | undefined; error: InvocationError; handlerMs?: number }
@@ -536,7 +576,7 @@ class WarmContainer {
    * As in Lambda, the function's timeout starts when the handler is invoked: the
    * init phase has 10 s of its own, and only a slower init counts against the timeout.
    */
-  public async invoke(event: SQSEvent, timeoutMs: number, onStart: (pid: number) => void): Promise<ContainerResult> {
+  public async invoke(event: unknown, timeoutMs: number, onStart: (pid: number) => void): Promise<ContainerResult> {
     if (!this.child) this.launch();
     const child = this.child!;
     const ready = this.ready!;

@@ -1,6 +1,7 @@
 /**
- * The container's one connection to PostgreSQL: credentials from the RDS secret
- * (read once, re-read once when the password was rotated), TLS with verification
+ * The container's one connection to PostgreSQL: credentials from the role's secret
+ * (read once, re-read once when the password was rotated), the server from the
+ * settings' host, port and database or else the secret's, TLS with verification
  * unless explicitly disabled, every wait bounded by the invocation's deadline, a
  * liveness probe before a connection that sat idle is trusted again, and a new
  * connection after any error that leaves the old one in doubt.
@@ -23,13 +24,17 @@ const PROBE_TIMEOUT_MS = 2_000;
 /** TCP keepalive starts probing a connection idle this long, while the container runs. */
 const KEEPALIVE_IDLE_MS = 10_000;
 
-/** The fields of an RDS secret that a connection needs. */
-interface DatabaseSecret {
-  readonly host: string;
-  readonly port: number;
+/** A role's name and password, from its secret. */
+export interface RoleCredentials {
   readonly username: string;
   readonly password: string;
-  readonly dbname: string;
+}
+
+/** Where and as whom a connection logs in: the settings' host, port and database, or else the secret's. */
+interface LoginSettings extends RoleCredentials {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
 }
 
 /** The invocation's deadline came before the database answered (a blocked statement, a silent connection). */
@@ -58,10 +63,17 @@ const secretsSdk = (): typeof import('@aws-sdk/client-secrets-manager') => requi
 const INVALID_PASSWORD = '28P01';
 
 export interface DatabaseConnectionOptions {
-  /** Shown in pg_stat_activity. */
-  readonly applicationName: string;
-  /** The server cancels a statement after this long, or sooner when the deadline given to `use` is nearer. */
+  /** The client gives up on a statement this long after the server should have cancelled it (plus 5 s). */
   readonly statementTimeoutMs: number;
+  /**
+   * For a connection made straight to the server (the migration): sent in the startup message, with
+   * statement_timeout (statementTimeoutMs, or less when the deadline given to `use` is nearer). A
+   * connection that may go through RDS Proxy (the consumer) sends neither: the proxy refuses a
+   * statement_timeout startup parameter, and a SET would pin the session. Its role carries both
+   * settings instead (lambda/lib/roles.ts).
+   * @default - no startup settings: the role's own
+   */
+  readonly startupSettings?: { readonly applicationName: string };
 }
 
 export class DatabaseConnection {
@@ -69,8 +81,7 @@ export class DatabaseConnection {
   private client?: Client;
   /** When the open connection last answered (epoch milliseconds). */
   private lastUsed = 0;
-  private secret?: Promise<DatabaseSecret>;
-  /** Created on first use: a client for the function's region, with AWS_CLIENT_CONFIG's timeouts. */
+  private login?: Promise<LoginSettings>;
   private secrets?: SecretsManagerClient;
 
   constructor(private readonly settings: DatabaseSettings, private readonly options: DatabaseConnectionOptions) {}
@@ -127,19 +138,19 @@ export class DatabaseConnection {
   }
 
   private async connect(deadline: number): Promise<Client> {
-    const cached = this.secret !== undefined;
+    const cached = this.login !== undefined;
     try {
-      return await this.open(await this.readSecret(deadline), deadline);
+      return await this.open(await this.readLogin(deadline), deadline);
     } catch (err) {
       if ((err as { code?: string }).code !== INVALID_PASSWORD || !cached) throw err;
       // The password changed since the secret was read: read it again, once.
-      this.secret = undefined;
-      return this.open(await this.readSecret(deadline), deadline);
+      this.login = undefined;
+      return this.open(await this.readLogin(deadline), deadline);
     }
   }
 
-  private async open(secret: DatabaseSecret, deadline: number): Promise<Client> {
-    const client = new Client(connectionConfig(secret, this.settings.sslMode, this.options, timeLeft(deadline)));
+  private async open(login: LoginSettings, deadline: number): Promise<Client> {
+    const client = new Client(connectionConfig(login, this.settings.sslMode, this.options, timeLeft(deadline)));
     // A connection that breaks between invocations is dropped, not reused.
     client.on('error', () => this.discard(client));
     client.on('end', () => this.discard(client));
@@ -160,10 +171,10 @@ export class DatabaseConnection {
     client.end().catch(() => undefined);
   }
 
-  private readSecret(deadline: number): Promise<DatabaseSecret> {
-    this.secrets ??= new (secretsSdk().SecretsManagerClient)(AWS_CLIENT_CONFIG);
-    return this.secret ??= readDatabaseSecret(this.secrets, this.settings.secretArn, timeLeft(deadline)).catch((err) => {
-      this.secret = undefined;
+  private readLogin(deadline: number): Promise<LoginSettings> {
+    this.secrets ??= secretsManagerClient();
+    return this.login ??= readLoginSettings(this.secrets, this.settings, timeLeft(deadline)).catch((err) => {
+      this.login = undefined;
       throw err;
     });
   }
@@ -189,28 +200,38 @@ async function answers(client: Client, timeoutMs: number): Promise<boolean> {
   }
 }
 
-function connectionConfig(secret: DatabaseSecret, sslMode: DatabaseSettings['sslMode'], options: DatabaseConnectionOptions, leftMs: number): ClientConfig {
+function connectionConfig(login: LoginSettings, sslMode: DatabaseSettings['sslMode'], options: DatabaseConnectionOptions, leftMs: number): ClientConfig {
   const statementTimeoutMs = Math.ceil(Math.min(options.statementTimeoutMs, leftMs));
   return {
-    host: secret.host,
-    port: secret.port,
-    user: secret.username,
-    password: secret.password,
-    database: secret.dbname,
+    host: login.host,
+    port: login.port,
+    user: login.username,
+    password: login.password,
+    database: login.database,
     // verify-full: the server's certificate must chain to a trusted CA (in Lambda,
     // NODE_EXTRA_CA_CERTS adds the RDS bundle) and name the host.
     ssl: sslMode === 'disable' ? false : { rejectUnauthorized: true },
     connectionTimeoutMillis: Math.ceil(Math.min(CONNECT_TIMEOUT_MS, leftMs)),
-    statement_timeout: statementTimeoutMs,
+    ...options.startupSettings && { statement_timeout: statementTimeoutMs, application_name: options.startupSettings.applicationName },
     query_timeout: statementTimeoutMs + 5_000,
     keepAlive: true,
     keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
-    application_name: options.applicationName,
   };
 }
 
-/** Reads and checks the RDS secret. Its values never appear in an error. */
-async function readDatabaseSecret(secrets: SecretsManagerClient, secretArn: string, leftMs: number): Promise<DatabaseSecret> {
+/** A Secrets Manager client for the function's region, with AWS_CLIENT_CONFIG's timeouts. */
+export function secretsManagerClient(): SecretsManagerClient {
+  return new (secretsSdk().SecretsManagerClient)(AWS_CLIENT_CONFIG);
+}
+
+/**
+ * Reads a secret that holds JSON with at least these string fields (and `port`, an integer,
+ * when named). Its values never appear in an error.
+ */
+async function readSecretFields(
+  secrets: SecretsManagerClient, secretArn: string, fields: readonly string[], leftMs = Infinity,
+): Promise<Record<string, string | number>> {
+  const expected = `expected JSON with ${fields.join(', ')}`;
   let text: string | undefined;
   try {
     const abortSignal = Number.isFinite(leftMs) ? AbortSignal.timeout(leftMs) : undefined;
@@ -222,18 +243,31 @@ async function readDatabaseSecret(secrets: SecretsManagerClient, secretArn: stri
   try {
     value = JSON.parse(text ?? '');
   } catch {
-    throw new DatabaseSecretError('the database secret is not a JSON object (expected the RDS secret format: host, port, username, password, dbname)', { secretArn });
+    throw new DatabaseSecretError(`the database secret is not a JSON object (${expected})`, { secretArn });
   }
   const port = typeof value?.port === 'string' ? Number(value.port) : value?.port;
-  const missing = [
-    ...['host', 'username', 'password', 'dbname'].filter((key) => typeof value?.[key] !== 'string' || value[key] === ''),
-    ...(Number.isInteger(port) ? [] : ['port']),
-  ];
-  if (missing.length > 0) {
-    throw new DatabaseSecretError(`the database secret lacks ${missing.join(', ')} (expected the RDS secret format: host, port, username, password, dbname)`, { secretArn });
-  }
-  const { host, username, password, dbname } = value as Record<string, string>;
-  return { host, port: port as number, username, password, dbname };
+  const missing = fields.filter((key) => (key === 'port' ? !Number.isInteger(port) : typeof value?.[key] !== 'string' || value[key] === ''));
+  if (missing.length > 0) throw new DatabaseSecretError(`the database secret lacks ${missing.join(', ')} (${expected})`, { secretArn });
+  return { ...(value as Record<string, string>), ...(fields.includes('port') && { port: port as number }) };
+}
+
+/** A role's name and password, from its secret (the fields of an RDS secret that a role needs). */
+export async function readRoleCredentials(secrets: SecretsManagerClient, secretArn: string): Promise<RoleCredentials> {
+  const { username, password } = await readSecretFields(secrets, secretArn, ['username', 'password']) as Record<string, string>;
+  return { username, password };
+}
+
+/** The login: the role's secret, with the settings' host, port and database where they are given. */
+async function readLoginSettings(secrets: SecretsManagerClient, settings: DatabaseSettings, leftMs: number): Promise<LoginSettings> {
+  const fields = ['username', 'password', ...settings.host ? [] : ['host'], ...settings.port ? [] : ['port'], ...settings.database ? [] : ['dbname']];
+  const secret = await readSecretFields(secrets, settings.secretArn, fields, leftMs);
+  return {
+    username: secret.username as string,
+    password: secret.password as string,
+    host: settings.host ?? secret.host as string,
+    port: settings.port ?? secret.port as number,
+    database: settings.database ?? secret.dbname as string,
+  };
 }
 
 /**

@@ -34,12 +34,17 @@ export class MigrationError extends Error {
 }
 
 /**
- * Applies the migrations (all of them, or the first few, as an older release would)
- * that the database has not recorded yet, each in its own
- * transaction with its record. Idempotent, and safe when several run at once: they
- * queue on a session-level advisory lock, and each sees what the previous one applied.
+ * Applies the migrations (`migrations`: all of them, or the first few, as an older release
+ * would) that the database has not recorded yet, each in its own transaction with its
+ * record, then `afterwards` (the roles, on every run). Idempotent, and safe when several
+ * run at once: they queue on a session-level advisory lock, and each sees what the
+ * previous one applied.
  */
-export async function runMigrations(client: ClientBase, migrations = MIGRATIONS): Promise<{ applied: string[] }> {
+export async function runMigrations(
+  client: ClientBase,
+  options: { readonly migrations?: typeof MIGRATIONS; readonly afterwards?: (client: ClientBase) => Promise<void> } = {},
+): Promise<{ applied: string[] }> {
+  const { migrations = MIGRATIONS, afterwards } = options;
   await client.query(`SELECT pg_advisory_lock(${MIGRATION_LOCK})`);
   try {
     await client.query(`CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
@@ -61,6 +66,7 @@ export async function runMigrations(client: ClientBase, migrations = MIGRATIONS)
       }
       applied.push(migration.version);
     }
+    await afterwards?.(client);
     return { applied };
   } finally {
     await client.query(`SELECT pg_advisory_unlock(${MIGRATION_LOCK})`).catch(() => undefined);

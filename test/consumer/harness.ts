@@ -17,13 +17,12 @@ import { freshDatabase, freshQueues, secretsManagerClient, sqsClient } from '../
 export { sqsRecord, trackedEvent } from './fixtures';
 
 export const CONSUMER_SOURCE = path.resolve(__dirname, '../../lambda/consumer.lambda.ts');
-export { CONSUMER_BUNDLE } from '../../local/runner';
+export { CONSUMER_BUNDLE, MIGRATE_BUNDLE } from '../../local/runner';
 export const MIGRATE_SOURCE = path.resolve(__dirname, '../../lambda/migrate.lambda.ts');
-export const MIGRATE_BUNDLE = path.resolve(__dirname, '../../assets/lambda/migrate.lambda/index.js');
 
-/** Stores the connection string's credentials as an RDS secret; returns its ARN. */
-export async function createDatabaseSecret(databaseUrl: string): Promise<string> {
-  const secret = rdsSecret(databaseUrl);
+/** Stores the connection string's credentials as an RDS secret, with `fields` instead of its own; returns its ARN. */
+export async function createDatabaseSecret(databaseUrl: string, fields: Record<string, string> = {}): Promise<string> {
+  const secret = { ...rdsSecret(databaseUrl), ...fields };
   const { ARN } = await secretsManagerClient().send(new CreateSecretCommand({ Name: `kx-db-${randomUUID()}`, SecretString: JSON.stringify(secret) }));
   return ARN!;
 }

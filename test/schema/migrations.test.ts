@@ -1,8 +1,9 @@
+import { randomUUID } from 'crypto';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import type { Client } from 'pg';
 import { MIGRATIONS, MIGRATIONS_TABLE, runMigrations } from '../../lambda/lib/migrations';
 import { withDatabase } from '../../local/postgres';
-import { connect, createDatabaseSecret, loadHandler, MIGRATE_BUNDLE, MIGRATE_SOURCE } from '../consumer/harness';
+import { connect, createDatabaseSecret, dropDatabase, loadHandler, MIGRATE_BUNDLE, MIGRATE_SOURCE } from '../consumer/harness';
 import { freshDatabase } from '../setup/test-bed';
 
 /** The seed's events table (README "Database Schema"), plus claimed_previous_event_id. */
@@ -141,32 +142,50 @@ describe.each([
   ['source', MIGRATE_SOURCE],
   ['bundle', MIGRATE_BUNDLE],
 ])('migration custom resource handler (%s)', (_, modulePath) => {
-  test('Create migrates, Update is idempotent, Delete keeps the data', async () => {
+  test('Create migrates and applies the roles, Update is idempotent, Delete keeps the data', async () => {
     const url = await freshDatabase();
     const { handler } = loadHandler<{ handler: MigrateHandler }>(modulePath, {});
-    Object.assign(process.env, { DB_SECRET_ARN: await createDatabaseSecret(url), DB_SSL_MODE: 'disable' });
+    const suffix = randomUUID().slice(0, 8);
+    const roleSecret = (role: string) => createDatabaseSecret(url, { username: `kx_${role}_${suffix}`, password: randomUUID() });
+    Object.assign(process.env, {
+      DB_SECRET_ARN: await createDatabaseSecret(url), DB_SSL_MODE: 'disable', DB_WRITER_SECRET_ARN: await roleSecret('writer'), DB_READER_SECRET_ARN: await roleSecret('reader'),
+    });
     try {
       const created = await handler(customResourceEvent('Create'));
       expect(created).toEqual({ PhysicalResourceId: 'kx-events-schema', Data: { SchemaVersion: LATEST, Applied: VERSIONS.join(',') } });
       const updated = await handler(customResourceEvent('Update', created.PhysicalResourceId));
       expect(updated).toEqual({ PhysicalResourceId: 'kx-events-schema', Data: { SchemaVersion: LATEST, Applied: '' } });
       expect(await handler(customResourceEvent('Delete', created.PhysicalResourceId))).toEqual({ PhysicalResourceId: 'kx-events-schema' });
-      const { rows } = await withDatabase(url, (client) => client.query("SELECT to_regclass('events') IS NOT NULL AS present"));
-      expect(rows[0].present).toBe(true);
+      const { rows } = await withDatabase(url, (client) => client.query(`SELECT to_regclass('events') IS NOT NULL AS present,
+        has_table_privilege($1, 'events', 'INSERT') AS writes, has_table_privilege($2, 'events', 'INSERT') AS reader_writes`,
+      [`kx_writer_${suffix}`, `kx_reader_${suffix}`]));
+      expect(rows[0]).toEqual({ present: true, writes: true, reader_writes: false });
     } finally {
-      delete process.env.DB_SECRET_ARN;
-      delete process.env.DB_SSL_MODE;
+      for (const name of ['DB_SECRET_ARN', 'DB_SSL_MODE', 'DB_WRITER_SECRET_ARN', 'DB_READER_SECRET_ARN']) delete process.env[name];
+      await dropDatabase(url);
+      await withDatabase(process.env.DATABASE_URL!, (client) => client.query(`DROP ROLE kx_writer_${suffix}, kx_reader_${suffix}`));
     }
   });
 
   test('fails Create with a clear error when the secret is unreadable', async () => {
     const { handler } = loadHandler<{ handler: MigrateHandler }>(modulePath, {});
-    Object.assign(process.env, { DB_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:missing-AbCdEf', DB_SSL_MODE: 'disable' });
+    const missing = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:missing-AbCdEf';
+    Object.assign(process.env, { DB_SECRET_ARN: missing, DB_SSL_MODE: 'disable', DB_WRITER_SECRET_ARN: missing, DB_READER_SECRET_ARN: missing });
     try {
       await expect(handler(customResourceEvent('Create'))).rejects.toMatchObject({ name: 'DatabaseSecretError', message: expect.stringContaining('could not read the database secret') });
     } finally {
-      delete process.env.DB_SECRET_ARN;
-      delete process.env.DB_SSL_MODE;
+      for (const name of ['DB_SECRET_ARN', 'DB_SSL_MODE', 'DB_WRITER_SECRET_ARN', 'DB_READER_SECRET_ARN']) delete process.env[name];
     }
+  });
+
+  test('fails Create naming every setting that is missing', async () => {
+    const { handler } = loadHandler<{ handler: MigrateHandler }>(modulePath, {});
+    await expect(handler(customResourceEvent('Create'))).rejects.toMatchObject({
+      name: 'ConfigurationError',
+      data: {
+        problems: ['DB_SECRET_ARN: required, a Secrets Manager secret ARN; not set', 'DB_WRITER_SECRET_ARN: required, a Secrets Manager secret ARN; not set',
+          'DB_READER_SECRET_ARN: required, a Secrets Manager secret ARN; not set'],
+      },
+    });
   });
 });

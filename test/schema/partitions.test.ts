@@ -168,7 +168,7 @@ describe('the upgrade from the unpartitioned table', () => {
   test('keeps every row, link and claim; rows dated ahead go to their day\'s partition', async () => {
     await withDatabase(await freshDatabase(), async (client) => {
       const partitioned = MIGRATIONS.findIndex((m) => m.version === '0005_partitions');
-      await runMigrations(client, MIGRATIONS.slice(0, partitioned));
+      await runMigrations(client, { migrations: MIGRATIONS.slice(0, partitioned) });
       // A chain of 500 events over the last 100 days, a claim, and a row dated two days ahead.
       await client.query(`INSERT INTO events (event_id, client_id, user_id, event_type, occurred_at, metadata)
         SELECT gen_random_uuid(), 'client-' || i % 7, 'user-' || i, 'step', now() - i * interval '5 hours', jsonb_build_object('i', i)
