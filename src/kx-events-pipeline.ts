@@ -19,8 +19,8 @@ import { CONSUMER_METRICS_DIMENSION, CONSUMER_METRICS_NAMESPACE, type ConsumerMe
 import { createDatabase } from './private/database';
 import { createDatabaseProxy } from './private/database-proxy';
 import { createFanOut } from './private/fan-out';
-import { MAX_DEAD_LETTER_BYTES, MAX_EVENT_BYTES } from './private/message-size';
 import { PartitionMaintenance } from './private/maintenance';
+import { MAX_DEAD_LETTER_BYTES, MAX_EVENT_BYTES } from './private/message-size';
 import { createNetwork } from './private/network';
 import { createPipelineAlarms } from './private/pipeline-alarms';
 import { createPipelineDashboard } from './private/pipeline-dashboard';

@@ -725,7 +725,17 @@ describe('KxEventsPipeline consumer metrics', () => {
 
   test('the names are the keys of the consumer\'s batch summary, each with its unit', () => {
     const counts: Record<keyof BatchCounts, 0> = {
-      received: 0, inserted: 0, duplicates: 0, invalid: 0, deferred: 0, failed: 0, unlinked: 0, withUnknownFields: 0, fanOutFailed: 0, fanOutTooLarge: 0, dbMs: 0,
+      received: 0,
+      inserted: 0,
+      duplicates: 0,
+      invalid: 0,
+      deferred: 0,
+      failed: 0,
+      unlinked: 0,
+      withUnknownFields: 0,
+      fanOutFailed: 0,
+      fanOutTooLarge: 0,
+      dbMs: 0,
     };
     expect(Object.keys(CONSUMER_METRICS).sort()).toEqual(Object.keys(counts).sort());
     expect(CONSUMER_METRICS.dbMs).toBe('Milliseconds');

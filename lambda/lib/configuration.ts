@@ -85,7 +85,7 @@ export function consumerSettings(env: Environment): ConsumerSettings {
     deadLetterQueueUrl: read('DEAD_LETTER_QUEUE_URL', undefined, (v) => /^https?:\/\/\S+$/.test(v), 'a queue URL')!,
     maxReceiveCount: Number(read('MAX_RECEIVE_COUNT', undefined, (v) => /^[0-9]+$/.test(v) && +v >= 1 && +v <= 1000, 'an integer 1..1000')),
     eventBusName: read('EVENT_BUS_NAME', '', (v) => v === '' || EVENT_BUS.test(v), 'an event bus name or ARN (unset: no fan-out)') || undefined,
-    eventSource: read('EVENT_SOURCE', DEFAULT_EVENT_SOURCE, isEventSource, EVENT_SOURCE_RULE),
+    eventSource: read('EVENT_SOURCE', DEFAULT_EVENT_SOURCE, isEventSource, EVENT_SOURCE_RULE)!,
   }));
 }
 

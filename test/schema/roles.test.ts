@@ -10,6 +10,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { Client } from 'pg';
 import type { MigrationSettings } from '../../lambda/lib/configuration';
 import { prepareEventsDatabase } from '../../lambda/lib/events-database';
+import { MIGRATIONS } from '../../lambda/lib/migrations';
 import { applyEventRoles } from '../../lambda/lib/roles';
 import { withDatabase } from '../../local/postgres';
 import { CONSUMER_SOURCE, createDatabaseSecret, invoke, loadHandler, sqsRecord, trackedEvent, type ConsumerHandler } from '../consumer/harness';
@@ -94,7 +95,7 @@ afterAll(async () => {
 test('on a server without the events database, the migration creates it, migrates it, and makes the writer and the reader with exactly their privileges', async () => {
   const logged = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
   try {
-    expect((await migrate()).applied).toHaveLength(3);
+    expect((await migrate()).applied).toEqual(MIGRATIONS.map((m) => m.version));
     expect(JSON.stringify(logged.mock.calls)).toContain('events database created');
     expect(JSON.stringify(logged.mock.calls)).not.toContain(writerPassword.current.slice(4));
   } finally {
@@ -188,7 +189,7 @@ describe('the consumer, with the writer secret', () => {
     }));
   });
 
-  test('stores events as the writer, and its claim-healing trigger links a claim when its event comes', async () => {
+  test('stores events as the writer, which may heal a claim: the claim becomes the link when its event comes', async () => {
     const [first, second] = [trackedEvent(), trackedEvent()];
     second.previousEventId = first.eventId;
     // The follower on its last receive, before its predecessor: stored with the claim kept.
