@@ -174,8 +174,9 @@ WHERE e.event_id = claim.event_id AND e.claimed_previous_event_id = claim.target
   AND NOT EXISTS (SELECT 1 FROM ancestor a WHERE a.claimant = claim.event_id AND a.event_id = claim.event_id)`;
 
 export async function healClaims(client: ClientBase, storedIds: readonly string[], claimantIds: readonly string[]): Promise<number> {
-  // Named: the server plans it once per connection.
-  const { rowCount } = await client.query({ name: 'kx-events-heal-claims', text: HEAL_CLAIMS, values: [storedIds, claimantIds] });
+  // Unnamed, as every statement of the consumer: a named (server-side prepared) statement is session
+  // state, on which RDS Proxy pins the connection. It runs rarely (see above), so its planning costs little.
+  const { rowCount } = await client.query(HEAL_CLAIMS, [storedIds, claimantIds]);
   return rowCount ?? 0;
 }
 
