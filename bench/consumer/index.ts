@@ -217,7 +217,7 @@ function* parsedRows(records: SQSRecord[]): Generator<EventRow> {
 
 const COLUMNS = Object.keys(eventRow(trackedEvent() as unknown as TrackedEvent, { previous: null, claimed: null })) as Array<keyof EventRow>;
 
-const NAIVE_INSERT = `INSERT INTO events (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}) ON CONFLICT (event_id) DO NOTHING`;
+const NAIVE_INSERT = `INSERT INTO events (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}) ON CONFLICT (event_id, occurred_at) DO NOTHING`;
 
 /** A per-record processor: each message parsed once, validated and inserted on its own. */
 async function naiveInsert(db: Client, records: SQSRecord[]): Promise<void> {
