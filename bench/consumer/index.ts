@@ -161,7 +161,7 @@ interface Run {
 
 /** Loads EVENTS events in batches of `size` into an emptied table. */
 async function loadEvents(db: Client, { load, firstStored }: Method, size: number): Promise<Run> {
-  await db.query('TRUNCATE events');
+  await db.query('TRUNCATE events, event_claims');
   const batches: SQSRecord[][] = [];
   for (let i = 0; i < EVENTS; i += size) batches.push(Array.from({ length: Math.min(size, EVENTS - i) }, eventRecord));
   if (firstStored) await copyEvents(db, batches.map((batch) => parsedRow(batch[0])));

@@ -165,7 +165,8 @@ export class EventConsumer {
    * stored by now: when `claimed` (a COPY, which cannot look claims up itself, or an
    * INSERT that found a claim on its events), or when the batch stored a claim or a
    * duplicate (both rare). A duplicate (a redelivery) counts as a claimant too, so it
-   * repairs a heal that an earlier delivery did not finish.
+   * repairs a heal that an earlier delivery did not finish. healClaims looks in
+   * event_claims first, and heals only when it finds a claim there.
    */
   private async healClaims(batch: Batch, client: Client, representatives: Candidate[], claimed: boolean): Promise<void> {
     const stored: string[] = [];

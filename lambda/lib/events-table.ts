@@ -59,13 +59,14 @@ const INSERT_EVENTS = `WITH stored AS (
 )
 SELECT event_id FROM stored
 UNION ALL
-(SELECT NULL FROM events c WHERE c.claimed_previous_event_id = ANY($1::uuid[]) AND c.claimed_previous_event_id IS NOT NULL LIMIT 1)`;
+(SELECT NULL FROM event_claims k WHERE k.claimed_event_id = ANY($1::uuid[]) LIMIT 1)`;
 
 /**
  * Inserts the rows in one statement; returns the ids it inserted (the others were already
  * stored), and whether a stored row claims one of the rows' events (then their claims are
- * to be healed: {@link healClaims}). The look-up rides along in the same statement, through
- * the partial index of claims, so a batch without claims pays nothing more for it.
+ * to be healed: {@link healClaims}). The look-up rides along in the same statement, in
+ * event_claims (lambda/schema/0006_event_claims.sql), so a batch without claims pays
+ * nothing more for it, however many partitions the table has.
  */
 export async function insertEvents(client: ClientBase, rows: readonly EventRow[]): Promise<{ inserted: Set<string>; claimed: boolean }> {
   const columns = COLUMNS.map(([name]) => rows.map((row) => columnText(row, name)));
@@ -150,19 +151,18 @@ export function columnText(row: EventRow, name: keyof EventRow): string | null {
  * Heals claimed links, after a batch's events are stored (committed): links every stored
  * row that claims one of `storedIds`, and each of `claimantIds` (rows just stored with a
  * claim) whose claimed event is stored by now, unless the link would close a cycle (the
- * claimed event's own chain reaches the claimant): then the claim stays. Both look-ups go
- * through the partial index of claims, which holds only the rare unresolved links. The claim is re-checked on the row
+ * claimed event's own chain reaches the claimant): then the claim stays. The claims are
+ * found in event_claims, which holds only the rare unresolved links, and their rows by
+ * (event_id, occurred_at), in their own partitions. The claim is re-checked on the row
  * itself (`e.claimed_previous_event_id = claim.target`), so two consumers healing the same
- * claim at once link it once. Returns how many claims became links. The consumer runs it
- * only when it may find something: after a COPY, after an INSERT that found a claim on
- * one of its events, and after storing a claim or a duplicate.
+ * claim at once link it once.
  */
-const HEAL_CLAIMS = `WITH RECURSIVE claim (event_id, target) AS (
-  SELECT c.event_id, c.claimed_previous_event_id FROM events c
-  WHERE c.claimed_previous_event_id = ANY($1::uuid[]) AND c.claimed_previous_event_id IS NOT NULL
+const HEAL_CLAIMS = `WITH RECURSIVE claim (event_id, occurred_at, target) AS (
+  SELECT k.event_id, k.occurred_at, k.claimed_event_id FROM event_claims k
+  WHERE k.claimed_event_id = ANY($1::uuid[])
   UNION
-  SELECT c.event_id, c.claimed_previous_event_id FROM events c JOIN events t ON t.event_id = c.claimed_previous_event_id
-  WHERE c.event_id = ANY($2::uuid[]) AND c.claimed_previous_event_id IS NOT NULL
+  SELECT k.event_id, k.occurred_at, k.claimed_event_id FROM event_claims k
+  WHERE k.event_id = ANY($2::uuid[]) AND EXISTS (SELECT 1 FROM events t WHERE t.event_id = k.claimed_event_id)
 ), ancestor (claimant, event_id, previous_event_id) AS (
   SELECT claim.event_id, e.event_id, e.previous_event_id FROM claim JOIN events e ON e.event_id = claim.target
   UNION
@@ -170,12 +170,23 @@ const HEAL_CLAIMS = `WITH RECURSIVE claim (event_id, target) AS (
 )
 UPDATE events e SET previous_event_id = claim.target, claimed_previous_event_id = NULL
 FROM claim
-WHERE e.event_id = claim.event_id AND e.claimed_previous_event_id = claim.target
+WHERE e.event_id = claim.event_id AND e.occurred_at = claim.occurred_at AND e.claimed_previous_event_id = claim.target
   AND NOT EXISTS (SELECT 1 FROM ancestor a WHERE a.claimant = claim.event_id AND a.event_id = claim.event_id)`;
 
+/** Whether event_claims holds a claim on one of `storedIds`, or by one of `claimantIds`: one index look-up an id. */
+const FIND_CLAIM = `SELECT EXISTS (SELECT 1 FROM event_claims WHERE claimed_event_id = ANY($1::uuid[]))
+  OR EXISTS (SELECT 1 FROM event_claims WHERE event_id = ANY($2::uuid[])) AS found`;
+
+/**
+ * Heals the claims on `storedIds` and by `claimantIds` (see HEAL_CLAIMS above); returns how
+ * many became links. A plain look-up in event_claims comes first, and the healing statement,
+ * whose recursive walk over the partitions is costly to plan, runs only when it finds a
+ * claim: most batches have none. Both are unnamed, as every statement of the consumer: a
+ * named (server-side prepared) statement is session state, on which RDS Proxy pins the connection.
+ */
 export async function healClaims(client: ClientBase, storedIds: readonly string[], claimantIds: readonly string[]): Promise<number> {
-  // Unnamed, as every statement of the consumer: a named (server-side prepared) statement is session
-  // state, on which RDS Proxy pins the connection. It runs rarely (see above), so its planning costs little.
+  const { rows: [{ found }] } = await client.query<{ found: boolean }>(FIND_CLAIM, [storedIds, claimantIds]);
+  if (!found) return 0;
   const { rowCount } = await client.query(HEAL_CLAIMS, [storedIds, claimantIds]);
   return rowCount ?? 0;
 }

@@ -10,6 +10,7 @@ import eventChain from '../schema/0002_event_chain.sql';
 import claimedLinks from '../schema/0003_claimed_links.sql';
 import claimHealing from '../schema/0004_claim_healing.sql';
 import partitions from '../schema/0005_partitions.sql';
+import eventClaims from '../schema/0006_event_claims.sql';
 
 /** The migrations, in the order they apply. A version is its file name without `.sql`. */
 export const MIGRATIONS: ReadonlyArray<{ readonly version: string; readonly sql: string }> = [
@@ -18,6 +19,7 @@ export const MIGRATIONS: ReadonlyArray<{ readonly version: string; readonly sql:
   { version: '0003_claimed_links', sql: claimedLinks },
   { version: '0004_claim_healing', sql: claimHealing },
   { version: '0005_partitions', sql: partitions },
+  { version: '0006_event_claims', sql: eventClaims },
 ];
 
 /** The table where the runner records what it applied. */

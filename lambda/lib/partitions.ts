@@ -46,10 +46,10 @@ export async function maintainPartitions(client: ClientBase, options: Maintenanc
       `SELECT coalesce(floor(extract(epoch FROM max(upper_bound) - date_trunc('day', $1::timestamptz, 'UTC')) / 86400) - 1, 0)::int AS days_ahead
        FROM events_partitions()`, [at]);
     await client.query('COMMIT');
-    // Every claim whose event is stored, through the partial index of claims: after the drop, so a
+    // Every claim whose event is stored, from event_claims: after the drop, so a
     // claim into a dropped day stays a claim.
-    const { rows: [{ targets }] } = await client.query<{ targets: string[] }>(`SELECT coalesce(array_agg(DISTINCT c.claimed_previous_event_id), '{}') AS targets
-      FROM events c JOIN events t ON t.event_id = c.claimed_previous_event_id WHERE c.claimed_previous_event_id IS NOT NULL`);
+    const { rows: [{ targets }] } = await client.query<{ targets: string[] }>(`SELECT coalesce(array_agg(DISTINCT k.claimed_event_id), '{}') AS targets
+      FROM event_claims k WHERE EXISTS (SELECT 1 FROM events t WHERE t.event_id = k.claimed_event_id)`);
     const healed = targets.length === 0 ? 0 : await healClaims(client, targets, []);
     return { created, dropped, healed, daysAhead };
   } catch (err) {

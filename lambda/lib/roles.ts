@@ -3,8 +3,9 @@
  * numbered migrations (so a migration that recreates a table gets its grants back):
  *
  * - the writer (the consumer's role): USAGE on the schema, SELECT and INSERT on `events`,
- *   UPDATE of only the columns the claim-healing trigger writes (0003_claimed_links.sql runs
- *   as the writer: it reads `events` and links claims), and EXECUTE on `event_chain`;
+ *   UPDATE of only the columns the claim healing writes (HEAL_CLAIMS in events-table.ts),
+ *   SELECT on `event_claims`, where it looks claims up (its triggers keep it as the admin,
+ *   0006_event_claims.sql), and EXECUTE on `event_chain`;
  * - the reader (analysts, services): USAGE on the schema, SELECT on `events`, EXECUTE on `event_chain`.
  *
  * Nothing else, and nothing on the migrations' own table. Each role's name and password come
@@ -35,7 +36,7 @@ const WRITER_SETTINGS: Readonly<Record<string, string>> = {
   application_name: 'kx-events-consumer',
 };
 
-/** The columns the claim-healing trigger updates; the writer may update no other. */
+/** The columns the claim healing updates; the writer may update no other. */
 export const LINK_COLUMNS = ['previous_event_id', 'claimed_previous_event_id'] as const;
 
 /** The suffix of multi-user rotation's alternate role. */
@@ -82,7 +83,7 @@ export async function applyEventRoles(client: ClientBase, roles: EventRoles): Pr
       label: 'writer (DB_WRITER_SECRET_ARN)',
       credentials: roles.writer,
       settings: WRITER_SETTINGS,
-      grants: [...reading, `SELECT, INSERT, UPDATE (${LINK_COLUMNS.join(', ')}) ON TABLE events`],
+      grants: [...reading, `SELECT, INSERT, UPDATE (${LINK_COLUMNS.join(', ')}) ON TABLE events`, 'SELECT ON TABLE event_claims'],
     },
     { label: 'reader (DB_READER_SECRET_ARN)', credentials: roles.reader, settings: {}, grants: [...reading, 'SELECT ON TABLE events'] },
   ];
@@ -150,7 +151,7 @@ async function applyRole(client: ClientBase, spec: RoleSpec, schema: string, dat
     await client.query(`ALTER ROLE ${role} RESET ALL`);
     for (const [name, value] of Object.entries(spec.settings)) await client.query(`ALTER ROLE ${role} SET ${name} = ${escapeLiteral(value)}`);
     // Exactly the privileges listed: whatever else was granted on these objects goes (the clone has its base's, as a member).
-    await client.query(`REVOKE ALL ON TABLE events FROM ${role}`);
+    await client.query(`REVOKE ALL ON TABLE events, event_claims FROM ${role}`);
     await client.query(`REVOKE ALL ON FUNCTION event_chain(UUID, INTEGER) FROM ${role}`);
     await client.query(`REVOKE ALL ON SCHEMA ${schema} FROM ${role}`);
     await client.query(`REVOKE ALL ON DATABASE ${database} FROM ${role}`);

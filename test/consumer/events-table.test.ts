@@ -1,12 +1,13 @@
 /**
  * The consumer's COPY, on its own: what it stores is what was given, whatever the text
  * holds, and a refusal (even while rows are still going out) stores nothing, takes every
- * row, and leaves the connection usable.
+ * row, and leaves the connection usable. And the statements that store a batch without
+ * claims read no partition of events.
  */
 import { randomUUID } from 'crypto';
 import type { Client } from 'pg';
 import { connect, dropDatabase, trackedEvent } from './harness';
-import { copyEvents, eventRow, type EventRow } from '../../lambda/lib/events-table';
+import { copyEvents, eventRow, healClaims, insertEvents, type EventRow } from '../../lambda/lib/events-table';
 import { migrateDatabase } from '../../local/pipeline';
 import type { TrackedEvent } from '../../packages/kx-events-decorators/src/contract';
 import { freshDatabase } from '../setup/test-bed';
@@ -105,5 +106,47 @@ describe('copyEvents', () => {
     await client.query('SET default_transaction_read_only = off');
     await copyEvents(client, [row({ eventId: randomUUID() })]);
     expect(await storedCount()).toBe(1);
+  });
+});
+
+describe('storing a batch without claims, on a table of many partitions', () => {
+  /** Every relation the plan of `sql` with `params` reads or writes. */
+  async function relationsOf(client: Client, sql: string, params: unknown[]): Promise<Set<string>> {
+    const { rows: [{ 'QUERY PLAN': [plan] }] } = await client.query(`EXPLAIN (FORMAT JSON) ${sql}`, params);
+    const names = new Set<string>();
+    const walk = (node: Record<string, unknown>) => {
+      if (typeof node['Relation Name'] === 'string') names.add(node['Relation Name']);
+      for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
+    };
+    walk(plan.Plan);
+    return names;
+  }
+
+  test('plans no read of any partition: the claims are looked up in event_claims, and the healing statement does not run', async () => {
+    const databaseUrl = await freshDatabase();
+    await migrateDatabase(databaseUrl);
+    const client = await connect(databaseUrl);
+    try {
+      // A month of partitions ahead: a look-up on events itself would plan every one of them.
+      await client.query('SELECT events_create_partitions(30)');
+      // Every statement insertEvents and healClaims send, as sent, recorded as the server gets it.
+      const sent: Array<{ sql: string; params: unknown[] }> = [];
+      const query = client.query.bind(client) as (sql: string, params?: unknown[]) => Promise<unknown>;
+      const recording = Object.create(client, {
+        query: { value: (sql: string, params: unknown[] = []) => (sent.push({ sql, params }), query(sql, params)) },
+      }) as Client;
+      const rows = Array.from({ length: 10 }, () => row({ eventId: randomUUID() }));
+      const { inserted, claimed } = await insertEvents(recording, rows);
+      expect([inserted.size, claimed]).toEqual([10, false]);
+      expect(await healClaims(recording, [...inserted], [])).toBe(0);
+
+      expect(sent).toHaveLength(2); // the INSERT, and healClaims' look-up: not its healing statement
+      const [store, lookUp] = [await relationsOf(client, sent[0].sql, sent[0].params), await relationsOf(client, sent[1].sql, sent[1].params)];
+      expect(store).toEqual(new Set(['events', 'event_claims'])); // events as the INSERT's target only
+      expect(lookUp).toEqual(new Set(['event_claims']));
+    } finally {
+      await client.end();
+      await dropDatabase(databaseUrl);
+    }
   });
 });

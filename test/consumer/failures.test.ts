@@ -4,7 +4,8 @@ import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { SQSRecord } from 'aws-lambda';
 import type { Client } from 'pg';
 import {
-  connect, consumerBed, CONSUMER_SOURCE, createDatabaseSecret, drainQueue, dropDatabase, invoke, loadHandler, sqsRecord, tcpProxy, trackedEvent,
+  connect, consumerBed, CONSUMER_SOURCE, createDatabaseSecret, drainQueue, dropDatabase, grantWriter, invoke, loadHandler, sqsRecord, tcpProxy,
+  trackedEvent,
   type ConsumerHandler,
 } from './harness';
 import { PROBE_AFTER_IDLE_MS } from '../../lambda/lib/database';
@@ -172,8 +173,7 @@ describe('consumer across a password rotation', () => {
     role = `kx_consumer_${randomUUID().slice(0, 8)}`;
     await admin(async (c) => {
       await c.query(`CREATE ROLE ${role} LOGIN PASSWORD 'first-password'`);
-      // What the README says the consumer needs.
-      await c.query(`GRANT SELECT, INSERT, UPDATE (previous_event_id, claimed_previous_event_id) ON events TO ${role}`);
+      await grantWriter(c, role);
     });
     secretArn = await createDatabaseSecret(databaseUrl);
     await putSecret('first-password');

@@ -114,6 +114,12 @@ export async function invoke(handler: ConsumerHandler, records: SQSRecord[], opt
 }
 
 /** Drops a test database, closing the connections a handler left open in it. */
+/** Grants `role` the writer's privileges, as the README lists them (lambda/lib/roles.ts applies them on deploy). */
+export async function grantWriter(client: Client, role: string): Promise<void> {
+  await client.query(`GRANT SELECT, INSERT, UPDATE (previous_event_id, claimed_previous_event_id) ON events TO ${role}`);
+  await client.query(`GRANT SELECT ON event_claims TO ${role}`);
+}
+
 export async function dropDatabase(databaseUrl: string): Promise<void> {
   const admin = new URL(databaseUrl);
   const name = admin.pathname.slice(1);

@@ -2,11 +2,12 @@
  * Chains: a cycle within a batch is stored with one link kept as a claim, so every chain
  * has a head; a claim is healed into a link when the event it claims is stored later,
  * unless that link would close a cycle. Each test runs on the writer's documented
- * privileges: SELECT, INSERT and UPDATE of (previous_event_id, claimed_previous_event_id).
+ * privileges: SELECT, INSERT and UPDATE of (previous_event_id, claimed_previous_event_id) on
+ * events, and SELECT on event_claims.
  */
 import { randomUUID } from 'crypto';
 import type { SQSRecord } from 'aws-lambda';
-import { consumerBed, CONSUMER_SOURCE, createDatabaseSecret, dropDatabase, invoke, loadHandler, sqsRecord, trackedEvent, type ConsumerHandler } from './harness';
+import { consumerBed, CONSUMER_SOURCE, createDatabaseSecret, dropDatabase, grantWriter, invoke, loadHandler, sqsRecord, trackedEvent, type ConsumerHandler } from './harness';
 import { withDatabase } from '../../local/postgres';
 import { freshQueues } from '../setup/test-bed';
 
@@ -22,7 +23,7 @@ describe('consumer links', () => {
     role = `kx_writer_${randomUUID().slice(0, 8)}`;
     await withDatabase(databaseUrl, async (c) => {
       await c.query(`CREATE ROLE ${role} LOGIN PASSWORD 'writer-password'`);
-      await c.query(`GRANT SELECT, INSERT, UPDATE (previous_event_id, claimed_previous_event_id) ON events TO ${role}`);
+      await grantWriter(c, role);
     });
     const writerUrl = new URL(databaseUrl);
     writerUrl.username = role;

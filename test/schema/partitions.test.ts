@@ -25,6 +25,20 @@ const storedEvents = (client: Client) => client.query(
     partition: r.partition as string, previous: r.previous_event_id as string | null, claimed: r.claimed_previous_event_id as string | null,
   }])));
 
+/** event_claims as it stands, and as it must be: one row for each stored claim. */
+const claimsIndex = async (client: Client) => {
+  const query = async (sql: string) => (await client.query(sql)).rows.map((r) => `${r.claimed}<-${r.event_id}@${(r.occurred_at as Date).toISOString()}`).sort();
+  return {
+    kept: await query('SELECT claimed_event_id AS claimed, event_id, occurred_at FROM event_claims'),
+    stored: await query('SELECT claimed_previous_event_id AS claimed, event_id, occurred_at FROM events WHERE claimed_previous_event_id IS NOT NULL'),
+  };
+};
+const expectClaimsIndexed = async (client: Client, count: number) => {
+  const { kept, stored } = await claimsIndex(client);
+  expect(kept).toEqual(stored);
+  expect(kept).toHaveLength(count);
+};
+
 const partitionOf = (days: number) => `events_${dayStart(days).toISOString().slice(0, 10).replace(/-/g, '')}`;
 
 describe('the consumer on the partitioned table', () => {
@@ -85,8 +99,9 @@ describe('the maintenance', () => {
       const insert = (id: string, days: number, previous: string | null = null, claimed: string | null = null) => client.query(
         `INSERT INTO events (event_id, client_id, event_type, occurred_at, previous_event_id, claimed_previous_event_id)
          VALUES ($1, 'acme', 'order_step', $2, $3, $4)`, [id, at(days, 1000), previous, claimed]);
-      const [gone, goneToo, kept, linked, linkedInside, claimsGone, unrelated] = Array.from({ length: 7 }, () => randomUUID());
+      const [gone, goneToo, kept, linked, linkedInside, claimsGone, unrelated, claimantGone] = Array.from({ length: 8 }, () => randomUUID());
       await insert(gone, 1);
+      await insert(claimantGone, 1, null, randomUUID()); // dropped with its partition, and its claim with it
       await insert(goneToo, 1);
       await insert(linkedInside, 1, gone); // dropped with its partition
       await insert(kept, 2);
@@ -103,6 +118,8 @@ describe('the maintenance', () => {
       expect([...after.keys()].sort()).toEqual([kept, linked, claimsGone, unrelated].sort());
       expect(after.get(linked)).toEqual({ ...before.get(linked), previous: null, claimed: gone });
       for (const id of [kept, claimsGone, unrelated]) expect(after.get(id)).toEqual(before.get(id));
+      // The new claim (linked's) is in event_claims; the claim of a dropped row is not.
+      await expectClaimsIndexed(client, 2);
     });
   });
 
@@ -112,10 +129,25 @@ describe('the maintenance', () => {
       const [event, claimant, waiting] = [randomUUID(), randomUUID(), randomUUID()];
       await client.query(`INSERT INTO events (event_id, client_id, event_type, occurred_at, claimed_previous_event_id)
         VALUES ($1, 'acme', 'step', now(), NULL), ($2, 'acme', 'step', now(), $1), ($3, 'acme', 'step', now(), $4)`, [event, claimant, waiting, randomUUID()]);
+      await expectClaimsIndexed(client, 2);
       expect(await maintainPartitions(client)).toMatchObject({ healed: 1 });
+      await expectClaimsIndexed(client, 1);
       const stored = await storedEvents(client);
       expect(stored.get(claimant)).toMatchObject({ previous: event, claimed: null });
       expect(stored.get(waiting)!.claimed).not.toBeNull();
+    });
+  });
+
+  test('keeps event_claims with its claims when a row waiting in the default partition moves into its day\'s', async () => {
+    await withDatabase(await freshDatabase(), async (client) => {
+      await runMigrations(client);
+      const claimant = randomUUID();
+      await client.query(`INSERT INTO events (event_id, client_id, event_type, occurred_at, claimed_previous_event_id)
+        VALUES ($1, 'acme', 'step', $2, $3)`, [claimant, at(20, 1), randomUUID()]);
+      expect((await storedEvents(client)).get(claimant)!.partition).toBe('events_default');
+      await maintainPartitions(client, { at: dayStart(15) });
+      expect((await storedEvents(client)).get(claimant)!.partition).toBe(partitionOf(20));
+      await expectClaimsIndexed(client, 1);
     });
   });
 
@@ -188,6 +220,7 @@ describe('the upgrade from the unpartitioned table', () => {
       const stored = await storedEvents(client);
       expect(stored.get(ahead)!.partition).toBe(partitionOf(2));
       expect(new Set([...stored.values()].filter((e) => e.partition !== partitionOf(2)).map((e) => e.partition))).toEqual(new Set(['events_legacy']));
+      await expectClaimsIndexed(client, 1); // the claim stored before the upgrade, in event_claims
       const { rows } = await client.query('SELECT relkind FROM pg_class WHERE relname = \'events\'');
       expect(rows).toEqual([{ relkind: 'p' }]);
     });

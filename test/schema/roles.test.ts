@@ -64,6 +64,7 @@ async function privileges(database: string, roles = [WRITER, READER]) {
 
 const EXPECTED_TABLES = [
   { grantee: READER, table_name: 'events', privileges: 'SELECT' },
+  { grantee: WRITER, table_name: 'event_claims', privileges: 'SELECT' },
   { grantee: WRITER, table_name: 'events', privileges: 'INSERT,SELECT' },
 ];
 const EXPECTED_COLUMNS = [
