@@ -22,7 +22,7 @@
  *             logged in as the writer (bench/consumer's);
  *   COPY:     parse the batch, then one COPY … FROM STDIN of its text (bench/consumer's peer).
  * Schemas and methods take turns, ROUNDS times; each figure is the best of its rounds. The events
- * measured stay: a size's row count is the one before its first round.
+ * measured stay: a size's row count is the one before its first round, its sizes those after its last.
  *
  * Phase `retention` runs a third database with every migration through DAYS simulated days from
  * tomorrow on: each day DAY_EVENTS events spread over it (server-side, v7 ids), then
