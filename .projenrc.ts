@@ -335,7 +335,7 @@ const demo = project.addTask('demo', {
 });
 demo.prependSpawn(bundle);
 project.package.setScript('demo', 'projen demo');
-for (const name of ['decorator', 'consumer', 'pipeline']) {
+for (const name of ['decorator', 'consumer', 'growth', 'pipeline']) {
   const bench = project.addTask(`bench:${name}`, {
     description: `Benchmark: bench/${name}`,
     exec: `${tsNode} bench/${name}/index.ts`,

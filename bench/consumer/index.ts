@@ -32,15 +32,15 @@ import type { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { CreateEventBusCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { Client } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
-import { columnText, COPY_EVENTS, copyEvents, copyLine, eventRow, type EventRow } from '../../lambda/lib/events-table';
+import { columnText, copyEvents, eventRow, type EventRow } from '../../lambda/lib/events-table';
 import { PROJECT_ROOT } from '../../local/moto';
 import { startLocalPipeline } from '../../local/pipeline';
 import { CONSUMER_BUNDLE, NODE_24 } from '../../local/runner';
 import { validateTrackedEvent, type TrackedEvent } from '../../packages/kx-events-decorators/src/contract';
 import { sqsRecord, trackedEvent } from '../../test/consumer/fixtures';
+import { assertAllDone, copyInsert, fmt, linkedRow, loadConsumer, parsedRow } from '../lib';
 
 const EVENTS = Number(process.env.EVENTS ?? 5_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -176,40 +176,6 @@ async function loadEvents(db: Client, { load, firstStored }: Method, size: numbe
   return { rate: EVENTS / seconds, cpuUs: (user + system) / EVENTS };
 }
 
-/** The bundled consumer, as Lambda loads it; its summary lines are discarded while it runs. */
-function loadConsumer(env: Readonly<Record<string, string | undefined>>): (event: SQSEvent) => Promise<SQSBatchResponse> {
-  // A container of its own: the bundle's module scope reads its settings from this environment.
-  delete process.env.EVENT_BUS_NAME;
-  Object.assign(process.env, env);
-  delete require.cache[CONSUMER_BUNDLE];
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { handler } = require(CONSUMER_BUNDLE) as { handler: (event: SQSEvent, context: Pick<Context, 'getRemainingTimeInMillis'>) => Promise<SQSBatchResponse> };
-  return async (event) => {
-    const write = process.stdout.write;
-    process.stdout.write = () => true;
-    // The construct's default consumerTimeout, 30 s, from the invocation's start.
-    const deadline = Date.now() + 30_000;
-    try {
-      return await handler(event, { getRemainingTimeInMillis: () => deadline - Date.now() });
-    } finally {
-      process.stdout.write = write;
-    }
-  };
-}
-
-function assertAllDone(response: SQSBatchResponse): void {
-  if (response.batchItemFailures.length > 0) throw new Error(`the consumer reported ${response.batchItemFailures.length} failures`);
-}
-
-/** The row the consumer would store for the message's event. */
-function parsedRow(record: SQSRecord): EventRow {
-  return linkedRow(JSON.parse(record.body) as TrackedEvent);
-}
-
-function linkedRow(event: TrackedEvent): EventRow {
-  return eventRow(event, { previous: event.previousEventId ?? null, claimed: null });
-}
-
 /** The rows, each parsed as it is taken. */
 function* parsedRows(records: SQSRecord[]): Generator<EventRow> {
   for (const record of records) yield parsedRow(record);
@@ -227,17 +193,6 @@ async function naiveInsert(db: Client, records: SQSRecord[]): Promise<void> {
     const row = linkedRow(event as TrackedEvent);
     await db.query(NAIVE_INSERT, COLUMNS.map((name) => columnText(row, name)));
   }
-}
-
-/** COPY … FROM STDIN in text format (the consumer's lines), all of the batch's text at once. */
-async function copyInsert(db: Client, records: SQSRecord[]): Promise<void> {
-  const text = records.map((r) => copyLine(parsedRow(r))).join('');
-  const stream = db.query(copyFrom(COPY_EVENTS));
-  await new Promise<void>((resolve, reject) => {
-    stream.on('finish', resolve);
-    stream.on('error', reject);
-    stream.end(text);
-  });
 }
 
 /** Median time to require the bundle in a fresh Node 24, and then the SDK clients it loads lazily. */
@@ -260,10 +215,6 @@ function coldRequire(env: Readonly<Record<string, string>>): { require: number; 
 function eventRecord(): SQSRecord {
   const n = Math.floor(Math.random() * 100_000);
   return sqsRecord(JSON.stringify(trackedEvent({ clientId: `client-${n % 50}`, userId: `user-${n % 5000}`, entityId: `order-${n}` })));
-}
-
-function fmt(rate: number): string {
-  return Math.round(rate).toLocaleString('en-US');
 }
 
 main().catch((err) => {
