@@ -24,14 +24,23 @@ moto's EventBridge also builds a new JSONPath parser (a yacc table) for each pat
 each event it delivers to a target, some 20 ms an event, which makes PutEvents take
 hundreds of milliseconds: here each path is parsed once.
 
-A send to a queue (SendMessage, and EventBridge's delivery to an SQS target) reads one
-attribute of the queue, ContentBasedDeduplication, from moto's Queue.attributes, which
-first counts the queue's messages three times (visible, delayed, in flight), checking
-each message's timestamps: a send costs in proportion to the queue's length (a
-PutEvents of 10 entries to a rule's queue of 2,500 messages, ~900 ms). Here a send
-does not count: while a thread sends to a queue, that queue's counts read as None in
-its attributes (the send reads none of them); every other reader counts as before.
+moto's SQS costs in proportion to a queue's length where SQS does not, which makes
+EventBridge's delivery to a rule's queue (and SendMessage) slower as the queue grows, and
+lets a subscriber's queue that is being polled fall behind for good (a PutEvents of 10
+entries with a rule to a polled queue, 130 ms at 500 entries and 830 ms at 2,500). Here
+both cost a constant (~18 ms):
+- a send reads one attribute of its queue, ContentBasedDeduplication, and a receive one
+  for each message it takes, MessageRetentionPeriod, from Queue.attributes, which first
+  counts the queue's messages three times (visible, delayed, in flight), checking each
+  message's timestamps. Here neither counts: while a thread sends to or receives from a
+  queue, that queue's counts read as None in its attributes (neither reads them); every
+  other reader (GetQueueAttributes) counts as before.
+- a receive lists every visible message of the queue (Queue.messages), then takes the
+  first 10; a long poll's wait lists them all to see whether there is one. Here
+  Queue.messages finds them as they are asked for: a receive checks the messages up to
+  the ones it takes, and a wait up to the first visible one.
 """
+import contextlib
 import functools
 import json
 import sys
@@ -60,7 +69,8 @@ def delete_message(self, receipt_handle):
 
 @functools.wraps(_receive_message)
 def receive_message(self, queue_name, *args, **kwargs):
-    with self.get_queue(queue_name)._messages_lock:
+    queue = self.get_queue(queue_name)
+    with queue._messages_lock, _uncounted(queue):
         return _receive_message(self, queue_name, *args, **kwargs)
 
 
@@ -74,21 +84,44 @@ def validate_message_attributes(message_attributes):
     return _validate_message_attributes(message_attributes)
 
 
-_sending = threading.local()
+_counting = threading.local()
 QUEUE_COUNTS = ("approximate_number_of_messages", "approximate_number_of_messages_delayed", "approximate_number_of_messages_not_visible")
+
+
+@contextlib.contextmanager
+def _uncounted(queue):
+    """While this thread sends to or receives from `queue`, its counts read as None."""
+    _counting.skipped = queue
+    try:
+        yield
+    finally:
+        _counting.skipped = None
+
+
+def _uncounted_while_sending_or_receiving(count):
+    return property(lambda queue: None if getattr(_counting, "skipped", None) is queue else count.fget(queue))
 
 
 @functools.wraps(_send_message)
 def send_message(self, queue_name, *args, **kwargs):
-    _sending.queue = self.get_queue(queue_name)
-    try:
+    with _uncounted(self.get_queue(queue_name)):
         return _send_message(self, queue_name, *args, **kwargs)
-    finally:
-        _sending.queue = None
 
 
-def _uncounted_while_sending(count):
-    return property(lambda queue: None if getattr(_sending, "queue", None) is queue else count.fget(queue))
+class VisibleMessages:
+    """A queue's visible messages, in order, found as they are iterated: moto's Queue.messages, without listing them all."""
+
+    def __init__(self, messages):
+        self._messages = messages
+
+    def __iter__(self):
+        return (m for m in self._messages if m.visible and not m.delayed)
+
+    def __bool__(self):
+        return next(iter(self), None) is not None
+
+    def __len__(self):
+        return sum(1 for _ in self)
 
 
 FAULT_TAG = "kx-events:fault"
@@ -144,8 +177,9 @@ EventsBackend.put_events = put_events
 jsonpath_ng.ext.parse = functools.lru_cache(maxsize=256)(jsonpath_ng.ext.parse)
 Queue.delete_message = delete_message
 for _count in QUEUE_COUNTS:
-    setattr(Queue, _count, _uncounted_while_sending(getattr(Queue, _count)))
+    setattr(Queue, _count, _uncounted_while_sending_or_receiving(getattr(Queue, _count)))
 SQSBackend.send_message = send_message
+Queue.messages = property(lambda queue: VisibleMessages(queue._messages))
 SQSBackend.receive_message = receive_message
 moto.sqs.responses.validate_message_attributes = validate_message_attributes
 
