@@ -1,8 +1,9 @@
 /**
  * The whole pipeline, end to end: handlers decorated with @EventTracking → SQS
  * (moto) → the event-source runner → the bundled consumer on Node 24 →
- * PostgreSQL 16. Each test has its own database, secret and queues; the short
- * visibility timeouts only make redelivery quick.
+ * PostgreSQL 16, and with fan-out → EventBridge (moto) → a rule → a subscriber's queue.
+ * Each test has its own database, secret and queues; the short visibility timeouts
+ * only make redelivery quick.
  */
 import { execFileSync } from 'child_process';
 import { randomUUID } from 'crypto';
@@ -10,7 +11,7 @@ import * as fs from 'fs';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { eventsOf, expectedRow, recordingSqsClient, runTrackedHandlers, storedEvents, type StoredEvent } from './traffic';
 import type { BatchCounts } from '../../lambda/lib/telemetry';
-import type { QueuePairOptions } from '../../local/aws';
+import type { BusEvent, QueuePairOptions, SubscriberOptions } from '../../local/aws';
 import { startLocalPipeline, type LocalPipeline } from '../../local/pipeline';
 import { startPostgres, withDatabase } from '../../local/postgres';
 import { CONSUMER_BUNDLE, onBatchSummary, type EventSourceRunner } from '../../local/runner';
@@ -26,10 +27,11 @@ beforeAll(() => {
   if (!fs.existsSync(CONSUMER_BUNDLE)) throw new Error(`${CONSUMER_BUNDLE} is missing: run "npx projen bundle" first ("npx projen test" does)`);
 });
 
-async function pipeline(options: { databaseUrl?: string; queue?: QueuePairOptions } = {}): Promise<LocalPipeline> {
+async function pipeline(options: { databaseUrl?: string; queue?: QueuePairOptions; fanOut?: SubscriberOptions } = {}): Promise<LocalPipeline> {
   const p = await startLocalPipeline({
     databaseUrl: options.databaseUrl ?? await freshDatabase(),
     queue: options.queue ?? { visibilityTimeoutSeconds: 2 },
+    fanOut: options.fanOut,
   });
   pipelines.push(p);
   return p;
@@ -60,8 +62,22 @@ async function expectStoredAsSent(p: LocalPipeline, events: readonly TrackedEven
   expect(await p.deadLetters()).toEqual([]);
 }
 
-test('1,000 events from decorated handlers are stored exactly once, every field as it was sent', async () => {
-  const p = await pipeline();
+/** Every event arrived at the subscriber's queue through the rule, at least once, each as stored; returns what arrived. */
+async function expectFannedOut(arrivals: { stop(): Promise<BusEvent[]> }, events: readonly TrackedEvent[]): Promise<BusEvent[]> {
+  const received = await arrivals.stop();
+  const byEvent = new Map(received.map((e) => [e.detail.eventId, e]));
+  expect([...byEvent.keys()].sort()).toEqual(events.map((e) => e.eventId).sort());
+  for (const e of events) {
+    expect(byEvent.get(e.eventId)).toMatchObject({ 'source': 'kx-events', 'detail-type': `${e.entityType}.${e.eventType}`, 'detail': JSON.parse(JSON.stringify(e)) });
+  }
+  return received;
+}
+
+const total = (summaries: BatchCounts[], count: keyof BatchCounts) => summaries.reduce((n, s) => n + s[count], 0);
+
+test('1,000 events from decorated handlers are stored exactly once, every field as it was sent, and fan out to a subscriber', async () => {
+  const p = await pipeline({ fanOut: {} });
+  const arrivals = p.subscriber!.collect();
   const runner = p.runner().start();
   const summaries = consumerSummaries(runner);
   const events = eventsOf(await runTrackedHandlers(p.queues.queueUrl, 1000));
@@ -73,11 +89,14 @@ test('1,000 events from decorated handlers are stored exactly once, every field 
     expect(events.some((e) => e[field] !== undefined) && events.some((e) => e[field] === undefined)).toBe(true);
   }
   await expectStoredAsSent(p, events);
-  expect(summaries.reduce((n, s) => n + s.inserted, 0)).toBe(1000);
+  expect(total(summaries, 'inserted')).toBe(1000);
+  await expectFannedOut(arrivals, events);
+  expect(total(summaries, 'fanOutFailed')).toBe(0);
 });
 
-test('every message delivered twice, within a batch and across batches: still 1,000 rows', async () => {
-  const p = await pipeline();
+test('every message delivered twice, within a batch and across batches: still 1,000 rows, and each event at the subscriber', async () => {
+  const p = await pipeline({ fanOut: {} });
+  const arrivals = p.subscriber!.collect();
   const runner = p.runner();
   const summaries = consumerSummaries(runner);
   const invocations: Array<ReadonlySet<string>> = [];
@@ -88,13 +107,42 @@ test('every message delivered twice, within a batch and across batches: still 1,
 
   await expectStoredAsSent(p, eventsOf(sent));
   expect(runner.totals.succeeded).toBeGreaterThanOrEqual(2000);
-  expect(summaries.reduce((n, s) => n + s.inserted, 0)).toBe(1000);
-  expect(summaries.reduce((n, s) => n + s.duplicates, 0)).toBeGreaterThanOrEqual(1000);
+  expect(total(summaries, 'inserted')).toBe(1000);
+  expect(total(summaries, 'duplicates')).toBeGreaterThanOrEqual(1000);
   // Both copies of some event came in one batch, and both copies of another in two.
   expect(sent.every((m) => m.messageIds.length === 2)).toBe(true);
   const together = sent.filter(({ messageIds: [a, b] }) => invocations.some((ids) => ids.has(a) && ids.has(b)));
   expect(together.length).toBeGreaterThan(0);
   expect(together.length).toBeLessThan(sent.length);
+  // Each copy that came in a batch of its own found its event stored, and put it again: at least once.
+  expect((await expectFannedOut(arrivals, eventsOf(sent))).length).toBeGreaterThan(1000);
+});
+
+test('the first PutEvents of some batches fails, refused or with failed entries: their messages are retried, every event is stored once and arrives at the subscriber', async () => {
+  // local/moto-server.py's kx-events:fault=first-put: a fault in the emulator, because a real bus cannot be made to fail at will.
+  const p = await pipeline({ fanOut: { fault: 'first-put' } });
+  const arrivals = p.subscriber!.collect();
+  const runner = p.runner();
+  const summaries = consumerSummaries(runner);
+  const receives = new Map<string, number>();
+  runner.on('invoke', ({ messageIds }) => messageIds.forEach((id) => receives.set(id, (receives.get(id) ?? 0) + 1)));
+  const reasons = new Set<string>();
+  runner.on('log', ({ line }) => {
+    if (line.includes('EventBridge did not take')) for (const reason of JSON.parse(line).reasons as string[]) reasons.add(reason.split(':')[0]);
+  });
+  runner.start();
+  const events = eventsOf(await runTrackedHandlers(p.queues.queueUrl, 1000));
+  await runner.drained({ timeoutMs: 60_000 });
+
+  await expectStoredAsSent(p, events);
+  expect(total(summaries, 'inserted')).toBe(1000);
+  expect([...reasons].sort()).toEqual(['AccessDeniedException', 'InternalFailure']);
+  // Each event fails once: its message was a batch item failure, and was received again (as was any message deferred for its link).
+  const failed = total(summaries, 'fanOutFailed');
+  expect(failed).toBeGreaterThan(0);
+  expect(runner.totals.failed).toBeGreaterThanOrEqual(failed);
+  expect([...receives.values()].filter((n) => n > 1).length).toBeGreaterThanOrEqual(failed);
+  await expectFannedOut(arrivals, events);
 });
 
 test('a chain whose steps are sent in reverse order resolves every link', async () => {
@@ -107,7 +155,7 @@ test('a chain whose steps are sent in reverse order resolves every link', async 
   const first = createTrackedEvent('order', 'cart_created', request)!;
   const second = createTrackedEvent('order', 'order_placed', request, undefined, { previousEventId: first.eventId })!;
   const third = createTrackedEvent('order', 'order_paid', request, undefined, { previousEventId: second.eventId, pointsAwarded: 5 })!;
-  const deferred = () => summaries.reduce((n, s) => n + s.deferred, 0);
+  const deferred = () => total(summaries, 'deferred');
 
   // Each step goes out once the consumer has had to defer the one after it.
   expect(await publishEvent(third, options)).toBe(true);
@@ -119,7 +167,7 @@ test('a chain whose steps are sent in reverse order resolves every link', async 
 
   expect(sent).toHaveLength(3);
   await expectStoredAsSent(p, [first, second, third]);
-  expect(summaries.reduce((n, s) => n + s.unlinked, 0)).toBe(0);
+  expect(total(summaries, 'unlinked')).toBe(0);
 });
 
 test('poison messages go to the dead-letter queue with their reason, and nothing else does', async () => {
