@@ -78,8 +78,8 @@ export interface Subscriber {
   /** Receives every event now in the subscriber's queue, and deletes it. */
   received(): Promise<BusEvent[]>;
   /**
-   * Receives the events as they arrive, until stop(), which returns them all. moto's SQS costs a send
-   * and a receive in proportion to the messages in the queue: a queue kept short keeps a long run fast.
+   * Receives the events as they arrive, until stop(), which returns them all. moto's SQS costs a delete
+   * in proportion to the messages in the queue: a queue kept short keeps a long run fast.
    */
   collect(): { stop(): Promise<BusEvent[]> };
   /** Ends every collect(): the pipeline's stop() calls it. */

@@ -14,8 +14,7 @@
  *   redelivered: the consumer again, on batches whose first event is already stored (stored before the
  *             clock starts): COPY refuses, and the batch takes the INSERT … ON CONFLICT path;
  *   fan-out:  the consumer with fan-out on, putting every stored event to an EventBridge bus: moto's, without
- *             a rule (moto's delivery to a queue costs in proportion to the queue's length; what its PutEvents
- *             request costs is in the figure);
+ *             a rule (what its PutEvents request costs is in the figure);
  *   fan-out*: the same, to a PutEvents endpoint that answers at once (local, AWS_ENDPOINT_URL_EVENTBRIDGE):
  *             what the fan-out costs the consumer itself.
  * The events are what the decorators publish: every field, a small metadata object, no previousEventId.

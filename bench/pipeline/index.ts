@@ -9,8 +9,9 @@
  * PostgreSQL 16. The clock runs from the first send until the queue is drained.
  * The producer keeps at most maxConcurrency × batchSize messages in the queue (or
  * BACKLOG): enough for every slot to fill its batch, and no more, because moto's
- * ReceiveMessage costs time in proportion to the queue's length (SQS's does not),
- * so an unpaced producer would measure that, not the pipeline.
+ * DeleteMessage costs time in proportion to the queue's length (SQS's does not;
+ * local/moto-server.py makes its sends and receives cost a constant), so an
+ * unpaced producer would measure that, not the pipeline.
  *
  * Where the time goes, from measurements: the runner times each ReceiveMessage
  * that returned messages, invocation and DeleteMessageBatch; the consumer container
