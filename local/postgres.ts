@@ -95,10 +95,16 @@ function initialise(bin: string, dataDir: string, password: string, owner: Owner
   return pgdata;
 }
 
-/** Runs `work` on a new connection to `databaseUrl`, and closes the connection after it. */
-export async function withDatabase<T>(databaseUrl: string, work: (client: Client) => Promise<T>): Promise<T> {
+/** A connected client; the caller ends it. */
+export async function connect(databaseUrl: string): Promise<Client> {
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
+  return client;
+}
+
+/** Runs `work` on a new connection to `databaseUrl`, and closes the connection after it. */
+export async function withDatabase<T>(databaseUrl: string, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = await connect(databaseUrl);
   try {
     return await work(client);
   } finally {

@@ -36,11 +36,12 @@
 import { randomInt, randomUUID } from 'crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SQSRecord } from 'aws-lambda';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import { MIGRATIONS, runMigrations } from '../../lambda/lib/migrations';
 import { maintainPartitions } from '../../lambda/lib/partitions';
 import { applyEventRoles } from '../../lambda/lib/roles';
 import { startLocalPipeline } from '../../local/pipeline';
+import { connect } from '../../local/postgres';
 import { newEventId } from '../../packages/kx-events-decorators/src/event-id';
 import { sqsRecord, trackedEvent } from '../../test/consumer/fixtures';
 import { assertAllDone, copyInsert, fmt, loadConsumer } from '../lib';
@@ -91,18 +92,17 @@ async function main(): Promise<void> {
   try {
     const { rows: [{ shared_buffers: sharedBuffers }] } = await admin.query('SHOW shared_buffers');
     console.log(`bench/growth: ${machine()}; PostgreSQL 16, shared_buffers ${sharedBuffers}, no TLS`);
+    // The writer keeps the password of its secret (which the consumer reads); the reader's is the bench's own.
+    const secret = new GetSecretValueCommand({ SecretId: pipeline.consumerEnvironment.DB_SECRET_ARN });
+    const { SecretString } = await new SecretsManagerClient({}).send(secret);
+    const { username, password } = JSON.parse(SecretString!) as { username: string; password: string };
+    const roles = { writer: { username, password }, reader: { username: pipeline.roles.reader, password: `bench-${randomInt(1e9)}` } };
     const database: Database = async (name, migrations) => {
       await admin.query(`CREATE DATABASE ${name}`);
       created.push(name);
       const db = await connect(urlOf(pipeline.databaseUrl, name));
       clients.push(db);
-      // The writer keeps the password of its secret (which the consumer reads); the reader's is the bench's own.
-      const secret = new GetSecretValueCommand({ SecretId: pipeline.consumerEnvironment.DB_SECRET_ARN });
-      const { SecretString } = await new SecretsManagerClient({}).send(secret);
-      const { username, password } = JSON.parse(SecretString!) as { username: string; password: string };
-      const writer = { username, password };
-      const reader = { username: pipeline.roles.reader, password: `bench-${randomInt(1e9)}` };
-      await runMigrations(db, { migrations, afterwards: (c) => applyEventRoles(c, { writer, reader }) });
+      await runMigrations(db, { migrations, afterwards: (c) => applyEventRoles(c, roles) });
       return db;
     };
     if (PHASES.includes('growth')) await growth(pipeline.consumerEnvironment, database);
@@ -275,12 +275,6 @@ async function retention(db: Client): Promise<void> {
     ].join(' '));
   }
   console.log('');
-}
-
-async function connect(url: string): Promise<Client> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  return client;
 }
 
 function urlOf(serverUrl: string, database: string): string {

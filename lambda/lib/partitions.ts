@@ -42,15 +42,20 @@ export async function maintainPartitions(client: ClientBase, options: Maintenanc
       'SELECT events_create_partitions($1, $2) AS created', [PARTITION_DAYS_AHEAD, at]);
     const dropped = options.retentionDays === undefined ? [] : (await client.query<{ name: string }>(
       'SELECT events_drop_partitions(make_interval(days => $1), $2) AS name', [options.retentionDays, at])).rows.map((row) => row.name);
+    // A dropped row's claim goes with it: a DROP fires no trigger of event_claims (0006_event_claims.sql).
+    if (dropped.length > 0) {
+      await client.query(`DELETE FROM event_claims k
+        WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = k.event_id AND e.occurred_at = k.occurred_at)`);
+    }
     const { rows: [{ days_ahead: daysAhead }] } = await client.query<{ days_ahead: number }>(
       `SELECT coalesce(floor(extract(epoch FROM max(upper_bound) - date_trunc('day', $1::timestamptz, 'UTC')) / 86400) - 1, 0)::int AS days_ahead
        FROM events_partitions()`, [at]);
     await client.query('COMMIT');
-    // Every claim whose event is stored, from event_claims: after the drop, so a
-    // claim into a dropped day stays a claim.
-    const { rows: [{ targets }] } = await client.query<{ targets: string[] }>(`SELECT coalesce(array_agg(DISTINCT k.claimed_event_id), '{}') AS targets
-      FROM event_claims k WHERE EXISTS (SELECT 1 FROM events t WHERE t.event_id = k.claimed_event_id)`);
-    const healed = targets.length === 0 ? 0 : await healClaims(client, targets, []);
+    // Every claimant, for healClaims to link those whose claimed event is stored: after the drop,
+    // so a claim into a dropped day stays a claim.
+    const { rows: [{ claimants }] } = await client.query<{ claimants: string[] }>(
+      "SELECT coalesce(array_agg(DISTINCT event_id), '{}') AS claimants FROM event_claims");
+    const healed = claimants.length === 0 ? 0 : await healClaims(client, [], claimants);
     return { created, dropped, healed, daysAhead };
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);

@@ -39,6 +39,9 @@ const WRITER_SETTINGS: Readonly<Record<string, string>> = {
 /** The columns the claim healing updates; the writer may update no other. */
 export const LINK_COLUMNS = ['previous_event_id', 'claimed_previous_event_id'] as const;
 
+/** The writer's privileges on the tables: the consumer's statements need these and no more. */
+export const WRITER_TABLE_GRANTS = [`SELECT, INSERT, UPDATE (${LINK_COLUMNS.join(', ')}) ON TABLE events`, 'SELECT ON TABLE event_claims'];
+
 /** The suffix of multi-user rotation's alternate role. */
 export const CLONE_SUFFIX = '_clone';
 
@@ -83,7 +86,7 @@ export async function applyEventRoles(client: ClientBase, roles: EventRoles): Pr
       label: 'writer (DB_WRITER_SECRET_ARN)',
       credentials: roles.writer,
       settings: WRITER_SETTINGS,
-      grants: [...reading, `SELECT, INSERT, UPDATE (${LINK_COLUMNS.join(', ')}) ON TABLE events`, 'SELECT ON TABLE event_claims'],
+      grants: [...reading, ...WRITER_TABLE_GRANTS],
     },
     { label: 'reader (DB_READER_SECRET_ARN)', credentials: roles.reader, settings: {}, grants: [...reading, 'SELECT ON TABLE events'] },
   ];

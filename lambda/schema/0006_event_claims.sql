@@ -16,7 +16,8 @@
 -- without one costs a null test. (A statement trigger with a transition table, 0003's, was
 -- dropped by 0004 for its cost on every statement.) The functions are SECURITY DEFINER, so
 -- the writer needs no privilege on event_claims beyond SELECT, to look claims up.
--- Dropping a partition fires no trigger: events_drop_partitions deletes its claims.
+-- Dropping a partition fires no trigger: the maintenance, which drops them, deletes the
+-- claims whose row is gone in the same transaction (lambda/lib/partitions.ts).
 CREATE TABLE event_claims (
   -- The event the claimant names as its predecessor.
   claimed_event_id UUID NOT NULL,
@@ -49,22 +50,3 @@ CREATE TRIGGER event_claims_update AFTER UPDATE OF claimed_previous_event_id ON 
   FOR EACH ROW WHEN (OLD.claimed_previous_event_id IS DISTINCT FROM NEW.claimed_previous_event_id) EXECUTE FUNCTION event_claims_follow();
 CREATE TRIGGER event_claims_delete AFTER DELETE ON events
   FOR EACH ROW WHEN (OLD.claimed_previous_event_id IS NOT NULL) EXECUTE FUNCTION event_claims_follow();
-
--- As 0005's, and deleting the claims of the rows it drops, which no trigger sees go.
-CREATE OR REPLACE FUNCTION events_drop_partitions(retention INTERVAL, at TIMESTAMPTZ DEFAULT now())
-RETURNS SETOF TEXT LANGUAGE plpgsql AS $$
-DECLARE
-  p TEXT;
-BEGIN
-  PERFORM pg_advisory_xact_lock(7744051118445851764);
-  FOR p IN SELECT partition::text FROM events_partitions() WHERE upper_bound <= at - retention ORDER BY upper_bound LOOP
-    -- Locked first, so no event is stored into it, nor read from it, while its links turn into claims.
-    EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', p);
-    EXECUTE format('UPDATE events e SET claimed_previous_event_id = e.previous_event_id, previous_event_id = NULL
-      FROM %s d WHERE e.previous_event_id = d.event_id AND e.tableoid <> %L::regclass', p, p);
-    EXECUTE format('DELETE FROM event_claims k USING %s d WHERE k.event_id = d.event_id AND k.occurred_at = d.occurred_at
-      AND d.claimed_previous_event_id IS NOT NULL', p);
-    EXECUTE format('DROP TABLE %s', p);
-    RETURN NEXT p;
-  END LOOP;
-END $$;

@@ -9,12 +9,14 @@ import * as path from 'path';
 import { CreateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { Client } from 'pg';
+import type { Client } from 'pg';
+import { WRITER_TABLE_GRANTS } from '../../lambda/lib/roles';
 import { migrateDatabase, rdsSecret } from '../../local/pipeline';
 import { withDatabase } from '../../local/postgres';
 import { freshDatabase, freshQueues, secretsManagerClient, sqsClient } from '../setup/test-bed';
 
 export { sqsRecord, trackedEvent } from './fixtures';
+export { connect } from '../../local/postgres';
 
 export const CONSUMER_SOURCE = path.resolve(__dirname, '../../lambda/consumer.lambda.ts');
 export { CONSUMER_BUNDLE, MIGRATE_BUNDLE } from '../../local/runner';
@@ -27,12 +29,6 @@ export async function createDatabaseSecret(databaseUrl: string, fields: Record<s
   return ARN!;
 }
 
-/** A connected client; the caller ends it. */
-export async function connect(databaseUrl: string): Promise<Client> {
-  const client = new Client({ connectionString: databaseUrl });
-  await client.connect();
-  return client;
-}
 
 /**
  * Loads a handler module afresh, as a new Lambda container would, with `env` set
@@ -113,13 +109,12 @@ export async function invoke(handler: ConsumerHandler, records: SQSRecord[], opt
   };
 }
 
-/** Drops a test database, closing the connections a handler left open in it. */
-/** Grants `role` the writer's privileges, as the README lists them (lambda/lib/roles.ts applies them on deploy). */
+/** Grants `role` the writer's privileges on the tables, as the migration does on deploy (test/schema/roles.test.ts checks them). */
 export async function grantWriter(client: Client, role: string): Promise<void> {
-  await client.query(`GRANT SELECT, INSERT, UPDATE (previous_event_id, claimed_previous_event_id) ON events TO ${role}`);
-  await client.query(`GRANT SELECT ON event_claims TO ${role}`);
+  for (const grant of WRITER_TABLE_GRANTS) await client.query(`GRANT ${grant} TO ${role}`);
 }
 
+/** Drops a test database, closing the connections a handler left open in it. */
 export async function dropDatabase(databaseUrl: string): Promise<void> {
   const admin = new URL(databaseUrl);
   const name = admin.pathname.slice(1);
